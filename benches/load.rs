@@ -1,0 +1,3 @@
+fn main() {
+    eprintln!("bench load: not written yet");
+}

@@ -1,0 +1,3 @@
+fn main() {
+    eprintln!("bench train: not written yet");
+}

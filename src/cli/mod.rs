@@ -1,0 +1,28 @@
+//! The command-line front end: subcommand dispatch.
+//!
+//! ```text
+//! deepcluster DATA_DIR [options]            the article's three-way comparison
+//! deepcluster make-dataset IDX_DIR OUT_DIR  builds the article's layout from MNIST's IDX files
+//! deepcluster evaluate TRUTH.csv PRED.csv   scores any clustering: nmi, acc, ari
+//! deepcluster predict DATA_DIR --model DIR  clusters unlabelled images with saved weights
+//! ```
+
+use crate::{Error, Result};
+
+pub mod evaluate;
+pub mod make_dataset;
+
+pub fn main(args: &[String]) -> Result<()> {
+    match args.first().map(String::as_str) {
+        None => Err(Error::invalid(
+            "arguments",
+            "expected a data folder or a subcommand; see --help",
+        )),
+        Some("make-dataset") => make_dataset::main(&args[1..]),
+        Some("evaluate") => evaluate::main(&args[1..]),
+        Some(other) => Err(Error::invalid(
+            "arguments",
+            format!("unknown command `{other}`"),
+        )),
+    }
+}

@@ -1,0 +1,1 @@
+//! Clustering: K-Means++ and Deep Embedded Clustering.

@@ -1,0 +1,1 @@
+//! Clustering metrics: NMI, accuracy through the Hungarian algorithm, ARI.

@@ -1,0 +1,1 @@
+//! The neural network: dense layers, activations, losses, optimisers, the autoencoder.

@@ -1,0 +1,1 @@
+//! Results out: the table, CSV logs, progress lines, pictures.
