@@ -1,0 +1,5 @@
+//! File formats and safe writing shared by the whole crate.
+
+pub mod atomic;
+
+pub use atomic::{write_atomic, write_atomic_with};
