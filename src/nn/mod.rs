@@ -1,1 +1,42 @@
-//! The neural network: dense layers, activations, losses, optimisers, the autoencoder.
+//! The neural network: dense layers, activations, losses, optimisers, the autoencoder,
+//! and DEC's soft-assignment layer.
+//!
+//! Read in this order: `activation` and `dense` (each layer's forward and backward side by
+//! side), `loss`, `init`, `mlp` (the backward of a stack is the layers' backwards in
+//! reverse), `optim`, `autoencoder` (the training loop), `soft_assignment` (DEC).
+//!
+//! Convention, as in llm.c: a `*_forward` writes its output; a `*_backward` ADDS into the
+//! gradient buffers it is given, so gradients from several paths simply accumulate and
+//! the owner zeroes them once per step.
+
+pub mod activation;
+pub mod autoencoder;
+pub mod dense;
+pub mod init;
+pub mod loss;
+pub mod mlp;
+pub mod optim;
+pub mod soft_assignment;
+
+pub use activation::{Activation, activation_backward, activation_forward};
+pub use autoencoder::{Autoencoder, EpochReport, FitConfig};
+pub use dense::{Dense, dense_backward, dense_forward};
+pub use init::Init;
+pub use loss::{kl_divergence, kl_divergence_backward, mse_backward, mse_forward};
+pub use mlp::Mlp;
+pub use optim::{Adam, Nesterov, Optimizer, Param, Sgd};
+pub use soft_assignment::{
+    dec_loss_backward, soft_assignment_backward, soft_assignment_forward, target_distribution,
+};
+
+use crate::linalg::Matrix;
+
+/// The tensor shape under which a named parameter is saved: [out] for a bias (stored as a
+/// (1, out) matrix), [rows, cols] for anything else.
+pub fn tensor_shape(name: &str, value: &Matrix) -> Vec<usize> {
+    if name.ends_with("bias") && value.rows() == 1 {
+        vec![value.cols()]
+    } else {
+        vec![value.rows(), value.cols()]
+    }
+}

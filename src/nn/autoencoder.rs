@@ -1,0 +1,252 @@
+//! The stacked autoencoder: an encoder dims[0] -> ... -> dims[L] and the mirrored decoder
+//! dims[L] -> ... -> dims[0], trained to reproduce its input under the mean squared error.
+//! For MNIST, 784-500-500-2000-10: the 10-dimensional code is what K-Means and DEC cluster.
+//!
+//! ReLU follows every layer except the code layer and the output layer, whose activations
+//! are configurable (the DEC paper uses linear for both).
+
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use super::activation::Activation;
+use super::init::Init;
+use super::loss::{mse_backward, mse_forward};
+use super::mlp::Mlp;
+use super::optim::{Optimizer, Param};
+use crate::error::{Error, Result};
+use crate::linalg::{MatRef, Matrix};
+
+/// Mini-batch training settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FitConfig {
+    /// The epoch to stop after (counting from 1).
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Seeds the shuffle; each epoch's order depends only on (seed, epoch).
+    pub seed: u64,
+    /// Epochs already done (0 for a fresh run): a run resumed from a checkpoint taken
+    /// after epoch e sets this to e and sees exactly the batches it would have seen.
+    pub start_epoch: usize,
+}
+
+impl FitConfig {
+    pub fn new(epochs: usize, batch_size: usize, seed: u64) -> Self {
+        FitConfig {
+            epochs,
+            batch_size,
+            seed,
+            start_epoch: 0,
+        }
+    }
+}
+
+/// What `fit` reports after each epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochReport {
+    /// Counting from 1.
+    pub epoch: usize,
+    /// The mean MSE over the epoch's batches, weighted by batch size (the loss of each
+    /// batch as it was before that batch's update, as Keras and PyTorch report it).
+    pub loss: f32,
+    /// Wall-clock seconds the epoch took.
+    pub seconds: f64,
+}
+
+/// Encoder and mirrored decoder, with the buffers a training step needs.
+#[derive(Clone, Debug)]
+pub struct Autoencoder {
+    pub encoder: Mlp,
+    pub decoder: Mlp,
+    /// (capacity, dims[0]): dL/d(reconstruction).
+    dxhat: Matrix,
+}
+
+/// The shuffle seed of one epoch: mixed so that (seed, epoch + 1) and (seed + 1, epoch)
+/// do not coincide.
+fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+impl Autoencoder {
+    /// Encoder dims[0] -> ... -> dims[L] (ReLU inside, `code` on the last layer) and decoder
+    /// dims[L] -> ... -> dims[0] (ReLU inside, `output` on the last layer). Weights drawn by
+    /// `init` from `rng`, encoder first; biases zero.
+    pub fn new(
+        dims: &[usize],
+        code: Activation,
+        output: Activation,
+        init: Init,
+        rng: &mut impl Rng,
+    ) -> Result<Self> {
+        if dims.len() < 2 {
+            return Err(Error::invalid(
+                "dims",
+                format!("an autoencoder needs at least two layer sizes, got {dims:?}"),
+            ));
+        }
+        let layers = dims.len() - 1;
+        let mut enc_acts = vec![Activation::Relu; layers];
+        enc_acts[layers - 1] = code;
+        let mut dec_acts = vec![Activation::Relu; layers];
+        dec_acts[layers - 1] = output;
+        let reversed: Vec<usize> = dims.iter().rev().copied().collect();
+        let encoder = Mlp::new(dims, &enc_acts, init, rng)?;
+        let decoder = Mlp::new(&reversed, &dec_acts, init, rng)?;
+        Ok(Autoencoder {
+            dxhat: Matrix::zeros(0, dims[0]),
+            encoder,
+            decoder,
+        })
+    }
+
+    /// [dims[0], ..., dims[L]] (the encoder's).
+    pub fn dims(&self) -> Vec<usize> {
+        self.encoder.dims()
+    }
+
+    /// The codes (N, dims[L]) of x (N, dims[0]), computed in batches.
+    pub fn encode<'x>(&mut self, x: impl Into<MatRef<'x>>) -> Matrix {
+        self.encoder.predict(x)
+    }
+
+    /// The reconstructions (N, dims[0]) of x (N, dims[0]).
+    pub fn reconstruct<'x>(&mut self, x: impl Into<MatRef<'x>>) -> Matrix {
+        let codes = self.encoder.predict(x);
+        self.decoder.predict(&codes)
+    }
+
+    /// One batch x (B, dims[0]): sets the gradients to dL/dparams of the reconstruction MSE
+    /// and returns the loss. Does not update anything.
+    pub fn forward_backward(&mut self, x: MatRef<'_>) -> f32 {
+        self.encoder.zero_grad();
+        self.decoder.zero_grad();
+        let b = x.rows();
+        let code = self.encoder.forward(x);
+        // xhat is (B, dims[0])
+        let xhat = self.decoder.forward(code);
+        let loss = mse_forward(xhat, x);
+        if self.dxhat.rows() < b {
+            self.dxhat = Matrix::zeros(b, self.dxhat.cols());
+        }
+        let n = self.dxhat.cols();
+        self.dxhat.as_mut_slice()[..b * n].fill(0.0);
+        mse_backward(self.dxhat.view_mut().rows_range(0..b), xhat, x);
+        // dcode is (B, dims[L])
+        let dcode = self.decoder.backward_to_input(self.dxhat.rows_range(0..b));
+        self.encoder.backward(dcode);
+        loss
+    }
+
+    /// Encoder then decoder parameters with their gradients, in `named_params` order.
+    pub fn params_mut(&mut self) -> Vec<Param<'_>> {
+        let mut params = self.encoder.params_mut();
+        params.extend(self.decoder.params_mut());
+        params
+    }
+
+    /// ("encoder.0.weight", W (in, out)), ("encoder.0.bias", b (1, out)), ...,
+    /// ("decoder.3.bias", ...). A bias's tensor shape is [out]: see `nn::tensor_shape`.
+    pub fn named_params(&self) -> Vec<(String, &Matrix)> {
+        prefixed(self.encoder.named_params(), self.decoder.named_params())
+    }
+
+    /// The gradients, named as in `named_params`.
+    pub fn named_grads(&self) -> Vec<(String, &Matrix)> {
+        prefixed(self.encoder.named_grads(), self.decoder.named_grads())
+    }
+
+    /// Replaces a parameter by name ("encoder.2.weight"), checking its shape.
+    pub fn set_param(&mut self, name: &str, value: Matrix) -> Result<()> {
+        match name.split_once('.') {
+            Some(("encoder", rest)) => self.encoder.set_param(rest, value),
+            Some(("decoder", rest)) => self.decoder.set_param(rest, value),
+            _ => Err(Error::invalid(name, "no such parameter in the autoencoder")),
+        }
+    }
+
+    /// Mini-batch training on the rows of x (N, dims[0]) to reproduce themselves.
+    /// Each epoch shuffles the rows with a `StdRng` seeded from (seed, epoch), runs the
+    /// batches (the last one may be smaller), and calls `on_epoch`; returning `Break` stops
+    /// training (Ctrl-C, a checkpoint, early stopping). A NaN or infinite batch loss stops
+    /// at once with `Error::Diverged`, before the update that would spread it.
+    pub fn fit(
+        &mut self,
+        x: &Matrix,
+        cfg: &FitConfig,
+        opt: &mut dyn Optimizer,
+        on_epoch: &mut dyn FnMut(&EpochReport) -> ControlFlow<()>,
+    ) -> Result<()> {
+        if cfg.batch_size == 0 {
+            return Err(Error::invalid("batch size", "must be at least 1"));
+        }
+        if x.rows() == 0 {
+            return Err(Error::invalid("training data", "no rows to train on"));
+        }
+        if x.cols() != self.encoder.input_dim() {
+            return Err(Error::invalid(
+                "training data",
+                format!(
+                    "rows have {} values, the autoencoder expects {}",
+                    x.cols(),
+                    self.encoder.input_dim()
+                ),
+            ));
+        }
+        let n = x.rows();
+        let batch_size = cfg.batch_size.min(n);
+        // batch is (batch_size, dims[0]); a last, smaller batch uses its first rows.
+        let mut batch = Matrix::zeros(batch_size, x.cols());
+        let mut order: Vec<usize> = Vec::with_capacity(n);
+        for epoch in cfg.start_epoch + 1..=cfg.epochs {
+            let start = Instant::now();
+            let mut rng = StdRng::seed_from_u64(epoch_seed(cfg.seed, epoch));
+            order.clear();
+            order.extend(0..n);
+            order.shuffle(&mut rng);
+            let mut total = 0.0f64;
+            for (step, indices) in order.chunks(batch_size).enumerate() {
+                let b = indices.len();
+                for (r, &i) in indices.iter().enumerate() {
+                    batch.row_mut(r).copy_from_slice(x.row(i));
+                }
+                let loss = self.forward_backward(batch.rows_range(0..b));
+                if !loss.is_finite() {
+                    return Err(Error::Diverged {
+                        phase: "pretraining".to_string(),
+                        epoch,
+                        step: step + 1,
+                        loss,
+                    });
+                }
+                opt.step(&mut self.params_mut());
+                total += loss as f64 * b as f64;
+            }
+            let report = EpochReport {
+                epoch,
+                loss: (total / n as f64) as f32,
+                seconds: start.elapsed().as_secs_f64(),
+            };
+            if on_epoch(&report).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn prefixed<'a>(
+    encoder: Vec<(String, &'a Matrix)>,
+    decoder: Vec<(String, &'a Matrix)>,
+) -> Vec<(String, &'a Matrix)> {
+    let enc = encoder
+        .into_iter()
+        .map(|(n, m)| (format!("encoder.{n}"), m));
+    let dec = decoder
+        .into_iter()
+        .map(|(n, m)| (format!("decoder.{n}"), m));
+    enc.chain(dec).collect()
+}

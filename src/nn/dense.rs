@@ -1,0 +1,103 @@
+//! The fully connected layer: y = x W + b.
+//!
+//! W is (in, out), Keras's kernel layout, so that a row of x times W gives a row of y and
+//! exported weights match a Keras model's. All three products backpropagation needs run
+//! on the project's GEMM: x W (forward), x^T dy (weight gradient), dy W^T (input gradient).
+
+use rand::Rng;
+
+use super::init::Init;
+use super::optim::Param;
+use crate::linalg::{MatMut, MatRef, Matrix, Transpose, gemm};
+
+/// A Dense layer's parameters and their gradients, side by side.
+#[derive(Clone, Debug)]
+pub struct Dense {
+    /// W is (in, out).
+    pub weight: Matrix,
+    /// b is (1, out); as a tensor its shape is [out].
+    pub bias: Matrix,
+    /// dL/dW, (in, out).
+    pub dweight: Matrix,
+    /// dL/db, (1, out).
+    pub dbias: Matrix,
+}
+
+impl Dense {
+    /// A layer from `input` to `output` features: W drawn by `init`, b = 0, gradients 0.
+    pub fn new(input: usize, output: usize, init: Init, rng: &mut impl Rng) -> Self {
+        Dense {
+            weight: init.weight(input, output, rng),
+            bias: Matrix::zeros(1, output),
+            dweight: Matrix::zeros(input, output),
+            dbias: Matrix::zeros(1, output),
+        }
+    }
+
+    pub fn input_dim(&self) -> usize {
+        self.weight.rows()
+    }
+
+    pub fn output_dim(&self) -> usize {
+        self.weight.cols()
+    }
+
+    pub fn zero_grad(&mut self) {
+        self.dweight.as_mut_slice().fill(0.0);
+        self.dbias.as_mut_slice().fill(0.0);
+    }
+
+    /// [W, b], each with its gradient, for an optimiser.
+    pub fn params_mut(&mut self) -> [Param<'_>; 2] {
+        [
+            Param {
+                value: self.weight.as_mut_slice(),
+                grad: self.dweight.as_slice(),
+            },
+            Param {
+                value: self.bias.as_mut_slice(),
+                grad: self.dbias.as_slice(),
+            },
+        ]
+    }
+}
+
+/// y = x W + b.
+/// y is (B, out), x is (B, in), weight is (in, out), bias is (out,).
+#[track_caller]
+pub fn dense_forward(mut y: MatMut<'_>, x: MatRef<'_>, weight: MatRef<'_>, bias: &[f32]) {
+    assert_eq!(bias.len(), weight.cols(), "dense_forward: bias length");
+    for i in 0..y.rows() {
+        y.row_mut(i).copy_from_slice(bias);
+    }
+    // beta = 1: the GEMM adds x W onto the broadcast bias.
+    gemm(1.0, x, Transpose::No, weight, Transpose::No, 1.0, y);
+}
+
+/// Backward of `y = x W + b`, adding into the gradients:
+/// dW += x^T dy, db += sum over rows of dy, and (when `dx` is given) dx += dy W^T.
+/// dx is (B, in), dweight is (in, out), dbias is (out,), dy is (B, out), x is (B, in),
+/// weight is (in, out). The first layer of a network passes `None`: nobody needs dL/dx there.
+#[track_caller]
+pub fn dense_backward(
+    dx: Option<MatMut<'_>>,
+    dweight: MatMut<'_>,
+    dbias: &mut [f32],
+    dy: MatRef<'_>,
+    x: MatRef<'_>,
+    weight: MatRef<'_>,
+) {
+    assert_eq!(dbias.len(), dy.cols(), "dense_backward: dbias length");
+    // y_ij = sum_k x_ik W_kj + b_j  =>  dL/dW_kj = sum_i x_ik dy_ij
+    gemm(1.0, x, Transpose::Yes, dy, Transpose::No, 1.0, dweight);
+    // dL/db_j = sum_i dy_ij, summed row after row: a fixed order, so deterministic.
+    for i in 0..dy.rows() {
+        for (d, &g) in dbias.iter_mut().zip(dy.row(i)) {
+            *d += g;
+        }
+    }
+    // dL/dx_ik = sum_j dy_ij W_kj
+    if let Some(dx) = dx {
+        gemm(1.0, dy, Transpose::No, weight, Transpose::Yes, 1.0, dx);
+    }
+}

@@ -1,0 +1,86 @@
+//! Losses: the autoencoder's mean squared error and DEC's KL divergence KL(P || Q).
+//!
+//! Both follow Keras: `mse` averages over every element of the batch, `kld` sums over the
+//! clusters j and averages over the batch rows i. Sums are accumulated in f64, in row
+//! order, so a loss is deterministic and does not lose digits over 200,000 terms.
+
+use crate::linalg::{MatMut, MatRef};
+
+#[track_caller]
+fn same_shape(a: &MatRef<'_>, b: &MatRef<'_>, what: &str) {
+    assert_eq!(a.shape(), b.shape(), "{what}: shapes differ");
+}
+
+/// L = 1/(B D) sum_ij (pred_ij - target_ij)^2. pred and target are (B, D).
+#[track_caller]
+pub fn mse_forward<'a, 'b>(pred: impl Into<MatRef<'a>>, target: impl Into<MatRef<'b>>) -> f32 {
+    let (pred, target) = (pred.into(), target.into());
+    same_shape(&pred, &target, "mse_forward");
+    let mut sum = 0.0f64;
+    for i in 0..pred.rows() {
+        for (&p, &t) in pred.row(i).iter().zip(target.row(i)) {
+            let e = (p - t) as f64;
+            sum += e * e;
+        }
+    }
+    (sum / (pred.rows() * pred.cols()) as f64) as f32
+}
+
+/// dpred += dL/dpred = 2 (pred - target) / (B D). dpred, pred and target are (B, D).
+#[track_caller]
+pub fn mse_backward<'a, 'b, 'c>(
+    dpred: impl Into<MatMut<'a>>,
+    pred: impl Into<MatRef<'b>>,
+    target: impl Into<MatRef<'c>>,
+) {
+    let (mut dpred, pred, target) = (dpred.into(), pred.into(), target.into());
+    same_shape(&pred, &target, "mse_backward");
+    assert_eq!(dpred.shape(), pred.shape(), "mse_backward: dpred shape");
+    // forward: L = 1/(B D) sum (pred - target)^2
+    let scale = 2.0 / (pred.rows() * pred.cols()) as f32;
+    for i in 0..pred.rows() {
+        let d = dpred.row_mut(i);
+        for ((d, &p), &t) in d.iter_mut().zip(pred.row(i)).zip(target.row(i)) {
+            *d += scale * (p - t);
+        }
+    }
+}
+
+/// L = KL(P || Q) = 1/B sum_i sum_j p_ij log(p_ij / q_ij). p and q are (B, K).
+/// A term with p_ij = 0 contributes 0 (the limit of p log p). Keras clips p and q to
+/// [1e-7, 1] first; that only changes anything when an entry is exactly zero.
+#[track_caller]
+pub fn kl_divergence<'a, 'b>(p: impl Into<MatRef<'a>>, q: impl Into<MatRef<'b>>) -> f32 {
+    let (p, q) = (p.into(), q.into());
+    same_shape(&p, &q, "kl_divergence");
+    let mut sum = 0.0f64;
+    for i in 0..p.rows() {
+        for (&pij, &qij) in p.row(i).iter().zip(q.row(i)) {
+            if pij > 0.0 {
+                sum += pij as f64 * (pij as f64 / qij as f64).ln();
+            }
+        }
+    }
+    (sum / p.rows() as f64) as f32
+}
+
+/// dq += dL/dq = -p / (B q), holding P fixed (DEC recomputes P only between updates).
+/// dq, p and q are (B, K).
+#[track_caller]
+pub fn kl_divergence_backward<'a, 'b, 'c>(
+    dq: impl Into<MatMut<'a>>,
+    p: impl Into<MatRef<'b>>,
+    q: impl Into<MatRef<'c>>,
+) {
+    let (mut dq, p, q) = (dq.into(), p.into(), q.into());
+    same_shape(&p, &q, "kl_divergence_backward");
+    assert_eq!(dq.shape(), q.shape(), "kl_divergence_backward: dq shape");
+    // forward: L = 1/B sum p log p - p log q
+    let inv_b = 1.0 / p.rows() as f32;
+    for i in 0..p.rows() {
+        let d = dq.row_mut(i);
+        for ((d, &pij), &qij) in d.iter_mut().zip(p.row(i)).zip(q.row(i)) {
+            *d -= inv_b * pij / qij;
+        }
+    }
+}

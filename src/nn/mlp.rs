@@ -1,0 +1,318 @@
+//! A multilayer perceptron: Dense layers, each followed by an activation.
+//!
+//! The model's backward calls the layers' backwards in reverse order (no autograd graph).
+//! Forward keeps every layer's output (after its activation) in `outs`, because each
+//! layer's backward needs its input (the previous output) and its own output (for f').
+//! Buffers hold `capacity` rows and a batch uses the first B of them, so a last, smaller
+//! batch reuses the same memory: nothing is allocated per step.
+
+use rand::Rng;
+
+use super::activation::{Activation, activation_backward, activation_forward};
+use super::dense::{Dense, dense_backward, dense_forward};
+use super::init::Init;
+use super::optim::Param;
+use crate::error::{Error, Result};
+use crate::linalg::{MatRef, Matrix};
+
+/// Rows per forward pass in `predict`.
+const PREDICT_BATCH: usize = 256;
+
+/// Whether backward goes on to dL/dx for the network's input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InputGrad {
+    Skip,
+    Compute,
+}
+
+/// Dense layers with an activation after each: dims [d0, d1, ..., dL] make L layers.
+#[derive(Clone, Debug)]
+pub struct Mlp {
+    layers: Vec<Dense>,
+    activations: Vec<Activation>,
+    /// B, the rows of the last forward.
+    rows: usize,
+    /// (capacity, d0): a copy of the last forward's input x, needed for dW of layer 0.
+    input: Matrix,
+    /// outs[l] is (capacity, d(l+1)): layer l's output after its activation.
+    outs: Vec<Matrix>,
+    /// dpre[l] is (capacity, d(l+1)): dL/d(layer l's output before its activation).
+    dpre: Vec<Matrix>,
+    /// douts[l] is (capacity, d(l+1)): dL/d outs[l], for l < L-1 (the caller supplies the last).
+    douts: Vec<Matrix>,
+    /// (capacity, d0): dL/dx, when asked for.
+    dinput: Matrix,
+}
+
+/// Makes `m` hold at least `rows` rows, keeping its width. Only grows, so a training
+/// loop allocates once, at its largest batch.
+fn reserve_rows(m: &mut Matrix, rows: usize) {
+    if m.rows() < rows {
+        *m = Matrix::zeros(rows, m.cols());
+    }
+}
+
+impl Mlp {
+    /// Layers dims[0] -> dims[1] -> ... with `activations[l]` after layer l; W drawn by
+    /// `init` (layer after layer, from `rng`), biases zero.
+    pub fn new(
+        dims: &[usize],
+        activations: &[Activation],
+        init: Init,
+        rng: &mut impl Rng,
+    ) -> Result<Self> {
+        if dims.len() < 2 || dims.contains(&0) {
+            return Err(Error::invalid(
+                "dims",
+                format!("need at least two positive layer sizes, got {dims:?}"),
+            ));
+        }
+        if activations.len() != dims.len() - 1 {
+            return Err(Error::invalid(
+                "activations",
+                format!(
+                    "{} layers need {} activations, got {}",
+                    dims.len() - 1,
+                    dims.len() - 1,
+                    activations.len()
+                ),
+            ));
+        }
+        let layers: Vec<Dense> = dims
+            .windows(2)
+            .map(|w| Dense::new(w[0], w[1], init, rng))
+            .collect();
+        Ok(Mlp {
+            activations: activations.to_vec(),
+            rows: 0,
+            input: Matrix::zeros(0, dims[0]),
+            outs: dims[1..].iter().map(|&d| Matrix::zeros(0, d)).collect(),
+            dpre: dims[1..].iter().map(|&d| Matrix::zeros(0, d)).collect(),
+            douts: dims[1..dims.len() - 1]
+                .iter()
+                .map(|&d| Matrix::zeros(0, d))
+                .collect(),
+            dinput: Matrix::zeros(0, dims[0]),
+            layers,
+        })
+    }
+
+    /// [d0, d1, ..., dL].
+    pub fn dims(&self) -> Vec<usize> {
+        let mut dims = vec![self.layers[0].input_dim()];
+        dims.extend(self.layers.iter().map(Dense::output_dim));
+        dims
+    }
+
+    pub fn input_dim(&self) -> usize {
+        self.layers[0].input_dim()
+    }
+
+    pub fn output_dim(&self) -> usize {
+        self.layers[self.layers.len() - 1].output_dim()
+    }
+
+    pub fn activations(&self) -> &[Activation] {
+        &self.activations
+    }
+
+    pub fn layers(&self) -> &[Dense] {
+        &self.layers
+    }
+
+    pub fn layers_mut(&mut self) -> &mut [Dense] {
+        &mut self.layers
+    }
+
+    /// Runs x (B, d0) through every layer; returns the output (B, dL), which stays valid
+    /// until the next forward. Saves what backward needs.
+    #[track_caller]
+    pub fn forward(&mut self, x: MatRef<'_>) -> MatRef<'_> {
+        assert_eq!(x.cols(), self.input_dim(), "Mlp::forward: input width");
+        let b = x.rows();
+        self.rows = b;
+        reserve_rows(&mut self.input, b);
+        for i in 0..b {
+            self.input.row_mut(i).copy_from_slice(x.row(i));
+        }
+        for l in 0..self.layers.len() {
+            let (before, after) = self.outs.split_at_mut(l);
+            // x_l is (B, d_l): the network's input or the previous layer's output
+            let x_l = if l == 0 {
+                self.input.rows_range(0..b)
+            } else {
+                before[l - 1].rows_range(0..b)
+            };
+            let y = &mut after[0];
+            reserve_rows(y, b);
+            let n = y.cols();
+            let layer = &self.layers[l];
+            // y is (B, d_(l+1))
+            dense_forward(
+                y.view_mut().rows_range(0..b),
+                x_l,
+                layer.weight.view(),
+                layer.bias.as_slice(),
+            );
+            activation_forward(&mut y.as_mut_slice()[..b * n], self.activations[l]);
+        }
+        self.outs[self.layers.len() - 1].rows_range(0..b)
+    }
+
+    /// Backpropagates dL/d(output) `dout` (B, dL) from the last forward, ADDING into
+    /// every layer's dweight and dbias. dL/dx is not computed.
+    #[track_caller]
+    pub fn backward(&mut self, dout: MatRef<'_>) {
+        self.backward_impl(dout, InputGrad::Skip);
+    }
+
+    /// Like `backward`, and also returns dL/dx (B, d0) for the input of the last forward
+    /// (the decoder hands this to the encoder; DEC does not need it).
+    #[track_caller]
+    pub fn backward_to_input(&mut self, dout: MatRef<'_>) -> MatRef<'_> {
+        self.backward_impl(dout, InputGrad::Compute);
+        self.dinput.rows_range(0..self.rows)
+    }
+
+    #[track_caller]
+    fn backward_impl(&mut self, dout: MatRef<'_>, input_grad: InputGrad) {
+        let b = self.rows;
+        assert_eq!(
+            dout.shape(),
+            (b, self.output_dim()),
+            "Mlp::backward: dout must match the last forward's output"
+        );
+        let last = self.layers.len() - 1;
+        for l in (0..=last).rev() {
+            // dpre = dy * f'(a): the activation's backward; y = outs[l] is (B, d(l+1))
+            let dpre = &mut self.dpre[l];
+            reserve_rows(dpre, b);
+            let n = dpre.cols();
+            dpre.as_mut_slice()[..b * n].fill(0.0);
+            let y = &self.outs[l];
+            for i in 0..b {
+                let dy = if l == last {
+                    dout.row(i)
+                } else {
+                    self.douts[l].row(i)
+                };
+                activation_backward(
+                    &mut dpre.as_mut_slice()[i * n..(i + 1) * n],
+                    dy,
+                    y.row(i),
+                    self.activations[l],
+                );
+            }
+            // The Dense backward: x_l is layer l's input, dx_l (B, d_l) its gradient.
+            let x_l = if l == 0 {
+                self.input.rows_range(0..b)
+            } else {
+                self.outs[l - 1].rows_range(0..b)
+            };
+            let dx_l = if l > 0 {
+                let d = &mut self.douts[l - 1];
+                reserve_rows(d, b);
+                let w = d.cols();
+                d.as_mut_slice()[..b * w].fill(0.0);
+                Some(d.view_mut().rows_range(0..b))
+            } else if input_grad == InputGrad::Compute {
+                let d = &mut self.dinput;
+                reserve_rows(d, b);
+                let w = d.cols();
+                d.as_mut_slice()[..b * w].fill(0.0);
+                Some(d.view_mut().rows_range(0..b))
+            } else {
+                None
+            };
+            let Dense {
+                weight,
+                dweight,
+                dbias,
+                ..
+            } = &mut self.layers[l];
+            dense_backward(
+                dx_l,
+                dweight.view_mut(),
+                dbias.as_mut_slice(),
+                self.dpre[l].rows_range(0..b),
+                x_l,
+                weight.view(),
+            );
+        }
+    }
+
+    /// Sets every dweight and dbias to zero (backward adds into them).
+    pub fn zero_grad(&mut self) {
+        for layer in &mut self.layers {
+            layer.zero_grad();
+        }
+    }
+
+    /// [W0, b0, W1, b1, ...] with their gradients, for an optimiser.
+    pub fn params_mut(&mut self) -> Vec<Param<'_>> {
+        self.layers.iter_mut().flat_map(Dense::params_mut).collect()
+    }
+
+    /// ("0.weight", W0 (d0, d1)), ("0.bias", b0 (1, d1)), ("1.weight", ...), ...
+    pub fn named_params(&self) -> Vec<(String, &Matrix)> {
+        let mut out = Vec::with_capacity(2 * self.layers.len());
+        for (l, layer) in self.layers.iter().enumerate() {
+            out.push((format!("{l}.weight"), &layer.weight));
+            out.push((format!("{l}.bias"), &layer.bias));
+        }
+        out
+    }
+
+    /// The gradients under the same names as `named_params`.
+    pub fn named_grads(&self) -> Vec<(String, &Matrix)> {
+        let mut out = Vec::with_capacity(2 * self.layers.len());
+        for (l, layer) in self.layers.iter().enumerate() {
+            out.push((format!("{l}.weight"), &layer.dweight));
+            out.push((format!("{l}.bias"), &layer.dbias));
+        }
+        out
+    }
+
+    /// Replaces the parameter `name` ("3.weight", "0.bias", ...). A weight must be
+    /// (in, out); a bias (1, out) (its tensor shape [out] read as one row).
+    pub fn set_param(&mut self, name: &str, value: Matrix) -> Result<()> {
+        let unknown = || Error::invalid(name, "no such parameter in this network");
+        let (index, kind) = name.split_once('.').ok_or_else(unknown)?;
+        let index: usize = index.parse().map_err(|_| unknown())?;
+        let layer = self.layers.get_mut(index).ok_or_else(unknown)?;
+        let target = match kind {
+            "weight" => &mut layer.weight,
+            "bias" => &mut layer.bias,
+            _ => return Err(unknown()),
+        };
+        if target.shape() != value.shape() {
+            return Err(Error::invalid(
+                name,
+                format!(
+                    "shape {:?} does not match the network's {:?}",
+                    super::tensor_shape(name, &value),
+                    super::tensor_shape(name, target)
+                ),
+            ));
+        }
+        *target = value;
+        Ok(())
+    }
+
+    /// The network's output for every row of x (N, d0), as (N, dL), computed
+    /// `PREDICT_BATCH` rows at a time.
+    pub fn predict<'x>(&mut self, x: impl Into<MatRef<'x>>) -> Matrix {
+        let x = x.into();
+        let mut out = Matrix::zeros(x.rows(), self.output_dim());
+        let mut start = 0;
+        while start < x.rows() {
+            let end = (start + PREDICT_BATCH).min(x.rows());
+            let y = self.forward(x.rows_range(start..end));
+            for i in 0..end - start {
+                out.row_mut(start + i).copy_from_slice(y.row(i));
+            }
+            start = end;
+        }
+        out
+    }
+}
