@@ -1,1 +1,140 @@
 //! Data in: the article's CSV + PNG layout and MNIST's IDX files, as `Matrix` (N, D) in [0, 1].
+//!
+//! Two folder layouts are understood, and told apart by their contents:
+//!
+//! - **the article's** ("Identify the Digits"): `train.csv` (`filename,label`), `test.csv`
+//!   (`filename`), and the images `train/<filename>`, `test/<filename>`, PNGs of any colour
+//!   type and bit depth ([`png_grey`]), all of one size;
+//! - **IDX**: MNIST's four original files, raw or `.gz` ([`idx`]). Their 70,000 images are
+//!   taken in IDX order (training file, then t10k); the first 70% (49,000) are the labelled
+//!   set and the rest the unlabelled one, named `<i>.png` as [`make_dataset`] would write
+//!   them. Both layouts of MNIST therefore give identical matrices, labels and filenames.
+//!
+//! The labelled set is then split by a [`Protocol`]: the article's ordered 70/30 split, or
+//! the DEC paper's "use everything".
+//!
+//! A pixel byte v becomes `v as f32 / 255.0` ([`to_unit`]) in both layouts.
+
+pub mod csv;
+pub mod idx;
+pub mod inflate;
+mod load;
+mod make;
+pub mod png_grey;
+
+use std::path::Path;
+
+use crate::linalg::Matrix;
+use crate::{Error, Result};
+
+pub use make::make_dataset;
+
+/// A set of images of one size, one image per row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    /// (N, height * width), f32 in [0, 1], row-major, one image per row.
+    pub images: Matrix,
+    /// One label per image; None when the list has no `label` column (test.csv).
+    pub labels: Option<Vec<u8>>,
+    /// The image's name in the article's layout, e.g. "123.png" (for IDX, the name
+    /// `make-dataset` gives it).
+    pub filenames: Vec<String>,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl Dataset {
+    /// The number of images.
+    pub fn len(&self) -> usize {
+        self.images.rows()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// How the labelled set is used for fitting and for scoring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// The article's: the labelled set split in order, the first 70% fitted, the last 30%
+    /// scored (34,300 / 14,700 for MNIST).
+    #[default]
+    Split,
+    /// The DEC paper's: fit and score on every labelled image (`validation` is then a copy
+    /// of `fit`).
+    All,
+}
+
+/// The labelled set, divided according to a [`Protocol`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Labelled {
+    pub fit: Dataset,
+    pub validation: Dataset,
+}
+
+/// Which layout a folder holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// `train.csv`, `test.csv`, `train/*.png`, `test/*.png`.
+    Article,
+    /// The four MNIST IDX files, raw or `.gz`.
+    Idx,
+}
+
+/// The number of images fitted under the article's 70/30 split of `n` labelled images.
+pub fn split_point(n: usize) -> usize {
+    n * 7 / 10
+}
+
+/// The number of labelled images among the `count` images of an IDX folder: the first 70%,
+/// which is 49,000 of MNIST's 70,000 (the article's train.csv).
+pub fn labelled_count(count: usize) -> usize {
+    count * 7 / 10
+}
+
+/// A pixel byte as the network sees it, in [0, 1].
+#[inline]
+pub fn to_unit(v: u8) -> f32 {
+    v as f32 / 255.0
+}
+
+/// Tells the two layouts apart by the files in `dir`.
+pub fn detect_layout(dir: &Path) -> Result<Layout> {
+    if !dir.exists() {
+        return Err(Error::data(dir, "no such data folder"));
+    }
+    if !dir.is_dir() {
+        return Err(Error::data(dir, "not a folder"));
+    }
+    if dir.join("train.csv").is_file() || dir.join("test.csv").is_file() {
+        Ok(Layout::Article)
+    } else if idx::looks_like_idx(dir) {
+        Ok(Layout::Idx)
+    } else {
+        Err(Error::data(
+            dir,
+            format!(
+                "no data found: expected the article's layout (train.csv, test.csv, train/, \
+                 test/) or MNIST's IDX files ({}, each raw or .gz)",
+                idx::FILES.join(", ")
+            ),
+        ))
+    }
+}
+
+/// Loads the labelled images of `dir` (either layout) and divides them by `protocol`.
+pub fn load_labelled(dir: &Path, protocol: Protocol) -> Result<Labelled> {
+    match detect_layout(dir)? {
+        Layout::Article => load::article_labelled(dir, protocol),
+        Layout::Idx => load::idx_labelled(dir, protocol),
+    }
+}
+
+/// Loads the unlabelled images of `dir`: test.csv's, or the last 30% of an IDX folder.
+pub fn load_unlabelled(dir: &Path) -> Result<Dataset> {
+    match detect_layout(dir)? {
+        Layout::Article => load::article_set(dir, "test"),
+        Layout::Idx => load::idx_unlabelled(dir),
+    }
+}
