@@ -82,7 +82,10 @@ fn empty_or_mismatched_labels_are_errors() {
     assert!(matches!(ari(&[], &[]), Err(Error::Invalid { .. })));
     assert!(matches!(accuracy(&[], &[]), Err(Error::Invalid { .. })));
     assert!(matches!(score(&[0, 1], &[0]), Err(Error::Invalid { .. })));
-    assert!(matches!(accuracy(&[0], &[0, 1]), Err(Error::Invalid { .. })));
+    assert!(matches!(
+        accuracy(&[0], &[0, 1]),
+        Err(Error::Invalid { .. })
+    ));
 }
 
 /// Expected values printed by scikit-learn 1.9.1 (`normalized_mutual_info_score`,

@@ -129,13 +129,19 @@ impl KMeansParams {
             return bad("kmeans k", "k = 0: need at least one cluster".into());
         }
         if self.k > n {
-            return bad("kmeans k", format!("k = {} clusters but only {n} points", self.k));
+            return bad(
+                "kmeans k",
+                format!("k = {} clusters but only {n} points", self.k),
+            );
         }
         if self.n_init == 0 {
             return bad("kmeans n_init", "n_init = 0: need at least one run".into());
         }
         if self.max_iter == 0 {
-            return bad("kmeans max_iter", "max_iter = 0: need at least one iteration".into());
+            return bad(
+                "kmeans max_iter",
+                "max_iter = 0: need at least one iteration".into(),
+            );
         }
         if !(self.tol.is_finite() && self.tol >= 0.0) {
             return bad("kmeans tol", format!("tol = {} must be >= 0", self.tol));
@@ -171,7 +177,11 @@ impl KMeans {
                 let mut scores = vec![0.0f32; CHUNK * centres.k()];
                 for_each_chunk(&points, b, |i0, x_chunk, _| {
                     centres.scores(x_chunk, &mut scores);
-                    for (i, row) in scores.chunks_exact(centres.k()).take(x_chunk.rows()).enumerate() {
+                    for (i, row) in scores
+                        .chunks_exact(centres.k())
+                        .take(x_chunk.rows())
+                        .enumerate()
+                    {
                         labels[i0 + i] = nearest(row).0;
                     }
                 });
@@ -232,7 +242,11 @@ fn for_each_chunk(points: &Points<'_>, b: usize, mut f: impl FnMut(usize, MatRef
     let end = (start + BLOCK).min(points.n());
     for c0 in (start..end).step_by(CHUNK) {
         let c1 = (c0 + CHUNK).min(end);
-        f(c0 - start, points.x.rows_range(c0..c1), &points.sq_norms[c0..c1]);
+        f(
+            c0 - start,
+            points.x.rows_range(c0..c1),
+            &points.sq_norms[c0..c1],
+        );
     }
 }
 
@@ -250,7 +264,10 @@ impl<'a> Centres<'a> {
             .iter_rows()
             .map(|r| r.iter().map(|&v| v as f64 * v as f64).sum::<f64>() as f32)
             .collect();
-        Centres { c: c.view(), sq_norms }
+        Centres {
+            c: c.view(),
+            sq_norms,
+        }
     }
 
     fn k(&self) -> usize {
@@ -370,7 +387,9 @@ fn kmeans_plus_plus(points: &Points<'_>, k: usize, rng: &mut StdRng) -> Matrix {
             *dd = dd.min(dist[i * trials + t] as f64);
         }
         potential = pot;
-        seeds.row_mut(c).copy_from_slice(points.x.row(candidates[t]));
+        seeds
+            .row_mut(c)
+            .copy_from_slice(points.x.row(candidates[t]));
     }
     seeds
 }
@@ -517,7 +536,13 @@ fn lloyd(points: &Points<'_>, seeds: Matrix, max_iter: usize, tol: f64) -> KMean
     let mut n_iter = 0;
     while n_iter < max_iter {
         n_iter += 1;
-        let pass = lloyd_pass(points, &centres, &mut labels, &mut blocks, Step::AssignAndSum);
+        let pass = lloyd_pass(
+            points,
+            &centres,
+            &mut labels,
+            &mut blocks,
+            Step::AssignAndSum,
+        );
         history.push(pass.inertia);
         let moved = new_centres(points, &labels, &centres, pass.sums, pass.counts);
         let shift = squared_shift(&centres, &moved);
@@ -590,9 +615,19 @@ fn new_centres(
 
 /// The `how_many` points farthest from their assigned centre (exact f64 distances),
 /// farthest first, ties to the lower index.
-fn farthest_points(points: &Points<'_>, centres: &Matrix, labels: &[usize], how_many: usize) -> Vec<usize> {
+fn farthest_points(
+    points: &Points<'_>,
+    centres: &Matrix,
+    labels: &[usize],
+    how_many: usize,
+) -> Vec<usize> {
     let mut order: Vec<(f64, usize)> = (0..points.n())
-        .map(|i| (exact_sq_distance(points.x.row(i), centres.row(labels[i])), i))
+        .map(|i| {
+            (
+                exact_sq_distance(points.x.row(i), centres.row(labels[i])),
+                i,
+            )
+        })
         .collect();
     order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     order.into_iter().take(how_many).map(|(_, i)| i).collect()
@@ -632,4 +667,47 @@ fn exact_inertia(points: &Points<'_>, centres: &Matrix, labels: &[usize]) -> f64
         })
         .collect();
     partials.iter().sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Points 0, 1, 10 all in cluster 0 (centre 1); cluster 1 is empty. The farthest point
+    /// from its centre is 10 (81 away): it becomes cluster 1's centre and leaves cluster 0,
+    /// whose centre becomes (0 + 1) / 2.
+    #[test]
+    fn an_empty_cluster_takes_the_farthest_point() {
+        let x = Matrix::from_vec(3, 1, vec![0.0, 1.0, 10.0]);
+        let points = Points::new(x.view());
+        let old = Matrix::from_vec(2, 1, vec![1.0, 100.0]);
+        let new = new_centres(&points, &[0, 0, 0], &old, vec![11.0, 0.0], vec![3, 0]);
+        assert_eq!(new.as_slice(), &[0.5, 10.0]);
+        // Two empty clusters take the two farthest points, farthest first.
+        let old = Matrix::from_vec(3, 1, vec![1.0, 100.0, 200.0]);
+        let new = new_centres(
+            &points,
+            &[0, 0, 0],
+            &old,
+            vec![11.0, 0.0, 0.0],
+            vec![3, 0, 0],
+        );
+        assert_eq!(new.as_slice(), &[1.0, 10.0, 0.0]);
+    }
+
+    #[test]
+    fn restart_seeds_differ() {
+        let seeds: Vec<u64> = (0..100).map(|r| restart_seed(7, r)).collect();
+        let mut unique = seeds.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), seeds.len());
+    }
+
+    #[test]
+    fn mean_variance_is_the_population_variance_averaged_over_features() {
+        // Feature 0: 1, 3 (variance 1); feature 1: 0, 0 (variance 0).
+        let x = Matrix::from_vec(2, 2, vec![1.0, 0.0, 3.0, 0.0]);
+        assert_eq!(mean_variance(x.view()), 0.5);
+    }
 }

@@ -68,7 +68,11 @@ fn dense_codes(labels: &[usize]) -> (Vec<usize>, usize) {
     distinct.dedup();
     let codes = labels
         .iter()
-        .map(|l| distinct.binary_search(l).expect("every label is among the distinct ones"))
+        .map(|l| {
+            distinct
+                .binary_search(l)
+                .expect("every label is among the distinct ones")
+        })
         .collect();
     (codes, distinct.len())
 }
