@@ -1,0 +1,349 @@
+//! Deep Embedded Clustering (Xie, Girshick, Farhadi, ICML 2016).
+//!
+//! DEC keeps a pretrained encoder f and adds K cluster centres mu_j in its embedding space.
+//! Each image x_i is embedded as z_i = f(x_i) and softly assigned to every centre by a
+//! Student's t kernel (section 3.1.1, eq. 1):
+//!
+//! ```text
+//! q_ij = (1 + ||z_i - mu_j||^2 / alpha)^(-(alpha+1)/2) / sum_j' (same for j')
+//! ```
+//!
+//! The network then learns from its own confident guesses. A sharpened *target distribution*
+//! (eq. 3), computed over the whole fit set and held fixed for `update_interval` steps,
+//!
+//! ```text
+//! p_ij = (q_ij^2 / f_j) / sum_j' (q_ij'^2 / f_j'),   f_j = sum_i q_ij,
+//! ```
+//!
+//! is the training target of the loss L = KL(P || Q) (eq. 2), minimised by SGD with
+//! momentum over the encoder's weights and the centres together (eqs. 4 and 5). Training
+//! stops when fewer than `tol` of the labels argmax_j q_ij changed between two target
+//! updates (section 3.1.3), or after `max_iter` steps.
+//!
+//! This follows the reference Keras implementation (DEC-keras): centres start from K-Means
+//! with 20 restarts on the embeddings, batches are taken in order (not shuffled), SGD has
+//! lr 0.01 and momentum 0.9, batch 256, the target is refreshed every 140 steps, and
+//! tol = 0.1%.
+
+use std::ops::ControlFlow;
+
+use crate::cluster::{KMeans, KMeansParams};
+use crate::linalg::{MatMut, MatRef, Matrix};
+use crate::nn::{
+    Mlp, Nesterov, Optimizer, Param, Sgd, dec_loss_backward, kl_divergence,
+    soft_assignment_forward, target_distribution,
+};
+use crate::{Error, Result};
+
+/// DEC's hyper-parameters; `Default` is the reference implementation's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecParams {
+    /// Degrees of freedom of the Student's t kernel (1 in the paper: no cross-validation
+    /// without labels).
+    pub alpha: f32,
+    /// SGD learning rate.
+    pub learning_rate: f32,
+    /// SGD momentum.
+    pub momentum: f32,
+    pub batch_size: usize,
+    /// Steps between two recomputations of the target distribution p.
+    pub update_interval: usize,
+    /// Stop when at most this fraction of labels changed between two updates.
+    pub tol: f64,
+    /// The most SGD steps to take.
+    pub max_iter: usize,
+}
+
+impl Default for DecParams {
+    fn default() -> Self {
+        DecParams {
+            alpha: 1.0,
+            learning_rate: 0.01,
+            momentum: 0.9,
+            batch_size: 256,
+            update_interval: 140,
+            tol: 0.001,
+            max_iter: 20_000,
+        }
+    }
+}
+
+impl DecParams {
+    /// Rejects values under which training cannot run (one-line `Error::Invalid`).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: &str, problem: &str| Err(Error::invalid(what, problem));
+        if !(self.alpha > 0.0 && self.alpha.is_finite()) {
+            return bad("DEC alpha", "must be a positive number");
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return bad("DEC learning rate", "must be a positive number");
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return bad("DEC momentum", "must be in [0, 1)");
+        }
+        if self.batch_size == 0 {
+            return bad("batch size", "must be at least 1");
+        }
+        if self.update_interval == 0 {
+            return bad("DEC update interval", "must be at least 1");
+        }
+        if !(self.tol >= 0.0 && self.tol.is_finite()) {
+            return bad("DEC tolerance", "must be a non-negative number");
+        }
+        Ok(())
+    }
+}
+
+/// The DEC model: the encoder f and the cluster centres mu.
+#[derive(Clone, Debug)]
+pub struct Dec {
+    pub encoder: Mlp,
+    /// mu is (K, D), D the encoder's output width.
+    pub centres: Matrix,
+}
+
+/// Where a DEC run stands; everything a checkpoint needs besides the model, so that a
+/// resumed run continues exactly as an uninterrupted one would.
+#[derive(Clone, Debug)]
+pub struct DecState {
+    /// SGD steps taken so far.
+    pub iter: usize,
+    /// argmax_j q_ij at the last target update, (N,); empty before the first.
+    pub last_labels: Vec<usize>,
+    /// Sum and count of the batch losses since the last target update.
+    pub loss_sum: f64,
+    pub loss_steps: usize,
+    /// SGD with its momentum (velocity) buffers.
+    pub optimizer: Sgd,
+}
+
+impl DecState {
+    /// A fresh run's state.
+    pub fn new(params: &DecParams) -> Self {
+        DecState {
+            iter: 0,
+            last_labels: Vec::new(),
+            loss_sum: 0.0,
+            loss_steps: 0,
+            optimizer: Sgd::new(params.learning_rate, params.momentum, Nesterov::No),
+        }
+    }
+}
+
+/// What `Dec::fit` reports at each target update.
+pub struct TargetUpdate<'a> {
+    /// SGD steps taken before this update.
+    pub iter: usize,
+    /// Mean KL(P || Q) of the steps since the previous update (None at the first).
+    pub loss: Option<f32>,
+    /// Labels that changed since the previous update (all N at the first).
+    pub changed: usize,
+    /// argmax_j q_ij on the fit set, (N,).
+    pub labels: &'a [usize],
+    /// The model as it is now (to evaluate on held-out data, or to checkpoint).
+    pub model: &'a Dec,
+    /// The run's state just before this update (to checkpoint: resuming from it redoes
+    /// this update and continues exactly as an uninterrupted run).
+    pub state: &'a DecState,
+}
+
+/// Why `Dec::fit` returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Fewer than `tol` of the labels changed between two updates.
+    Converged,
+    /// `max_iter` steps were taken.
+    MaxIter,
+    /// The caller's `on_update` returned `Break`.
+    Stopped,
+}
+
+impl Dec {
+    /// Wraps an encoder (d0 -> D) and centres mu (K, D).
+    #[track_caller]
+    pub fn new(encoder: Mlp, centres: Matrix) -> Self {
+        assert_eq!(
+            centres.cols(),
+            encoder.output_dim(),
+            "DEC: centres are {:?}, the encoder outputs {} values",
+            centres.shape(),
+            encoder.output_dim()
+        );
+        Dec { encoder, centres }
+    }
+
+    /// The paper's initialisation (section 3.2): embed the fit set and take the centres of
+    /// K-Means (with `kmeans.n_init` restarts) on the embeddings. Returns the K-Means fit too.
+    pub fn init_with_kmeans(
+        mut encoder: Mlp,
+        x: &Matrix,
+        kmeans: &KMeansParams,
+    ) -> Result<(Dec, KMeans)> {
+        let z = encoder.predict(x); // z is (N, D)
+        let fitted = kmeans.fit(z.view())?;
+        Ok((Dec::new(encoder, fitted.centroids.clone()), fitted))
+    }
+
+    /// K, the number of clusters.
+    pub fn clusters(&self) -> usize {
+        self.centres.rows()
+    }
+
+    /// q for every row of x (N, d0), as (N, K).
+    pub fn soft_assign<'x>(&mut self, x: impl Into<MatRef<'x>>, alpha: f32) -> Matrix {
+        let z = self.encoder.predict(x); // z is (N, D)
+        let mut q = Matrix::zeros(z.rows(), self.clusters());
+        soft_assignment_forward(&mut q, &z, &self.centres, alpha);
+        q
+    }
+
+    /// The hard clustering argmax_j q_ij of every row of x (N, d0).
+    pub fn predict<'x>(&mut self, x: impl Into<MatRef<'x>>, alpha: f32) -> Vec<usize> {
+        argmax_rows(&self.soft_assign(x, alpha))
+    }
+
+    /// Trains encoder and centres on the rows of x (N, d0) until convergence, `max_iter`
+    /// steps, or until `on_update` returns `Break`; continues from `state` (a fresh
+    /// `DecState::new` or one restored from a checkpoint taken at an update).
+    ///
+    /// A NaN or infinite loss stops at once with `Error::Diverged`, before the update that
+    /// would spread it into the weights.
+    pub fn fit(
+        &mut self,
+        x: &Matrix,
+        params: &DecParams,
+        state: &mut DecState,
+        on_update: &mut dyn FnMut(&TargetUpdate<'_>) -> ControlFlow<()>,
+    ) -> Result<Stop> {
+        params.validate()?;
+        let n = x.rows();
+        if n == 0 {
+            return Err(Error::invalid("DEC", "no images to cluster"));
+        }
+        let (k, d) = self.centres.shape();
+        let batch_size = params.batch_size.min(n);
+        // Batches are taken in order, wrapping round: step t uses batch t mod ceil(N / B),
+        // the last one of a pass being the smaller remainder. Deriving the batch from the
+        // step count alone is what lets a resumed run pick up exactly where it stopped.
+        let batches_per_pass = n.div_ceil(batch_size);
+
+        // Buffers allocated once: z, q, p, dz are (B, D) or (B, K); dmu is (K, D).
+        let mut z = Matrix::zeros(batch_size, d);
+        let mut q = Matrix::zeros(batch_size, k);
+        let mut dz = Matrix::zeros(batch_size, d);
+        let mut dmu = Matrix::zeros(k, d);
+        let mut p_all = Matrix::zeros(0, k); // (N, K), refreshed every update_interval steps
+
+        loop {
+            if state.iter % params.update_interval == 0 || p_all.rows() == 0 {
+                // The target distribution over the whole fit set (eq. 3), held fixed until
+                // the next update so that the network chases a stable target.
+                let q_all = self.soft_assign(x, params.alpha);
+                p_all = target_distribution(&q_all);
+                let labels = argmax_rows(&q_all);
+                let changed = if state.last_labels.len() == n {
+                    labels
+                        .iter()
+                        .zip(&state.last_labels)
+                        .filter(|(a, b)| a != b)
+                        .count()
+                } else {
+                    n
+                };
+                let loss = (state.loss_steps > 0)
+                    .then(|| (state.loss_sum / state.loss_steps as f64) as f32);
+                let converged = state.iter > 0 && (changed as f64) < params.tol * n as f64;
+                // The caller sees the state as it was before this update (a checkpoint
+                // taken here resumes by redoing this very update), and the new labels.
+                let report = TargetUpdate {
+                    iter: state.iter,
+                    loss,
+                    changed,
+                    labels: &labels,
+                    model: self,
+                    state,
+                };
+                let flow = on_update(&report);
+                state.last_labels = labels;
+                (state.loss_sum, state.loss_steps) = (0.0, 0);
+                if flow.is_break() {
+                    return Ok(Stop::Stopped);
+                }
+                if converged {
+                    return Ok(Stop::Converged);
+                }
+            }
+            if state.iter >= params.max_iter {
+                return Ok(Stop::MaxIter);
+            }
+
+            let start = (state.iter % batches_per_pass) * batch_size;
+            let end = (start + batch_size).min(n);
+            let b = end - start;
+            // x_b is (b, d0), p_b is (b, K)
+            let x_b = x.rows_range(start..end);
+            let p_b = p_all.rows_range(start..end);
+
+            // forward: z = f(x_b), q = soft_assignment(z, mu), L = KL(p || q)
+            let out = self.encoder.forward(x_b); // (b, D)
+            for i in 0..b {
+                z.row_mut(i).copy_from_slice(out.row(i));
+            }
+            let z_b = z.rows_range(0..b); // (b, D)
+            let mut q_b = MatMut::from_slice(&mut q.as_mut_slice()[..b * k], b, k);
+            soft_assignment_forward(q_b.reborrow(), z_b, &self.centres, params.alpha);
+            let q_b = q_b.as_ref();
+            let loss = kl_divergence(p_b, q_b);
+            if !loss.is_finite() {
+                return Err(Error::Diverged {
+                    phase: "DEC".to_string(),
+                    epoch: state.iter / batches_per_pass + 1,
+                    step: state.iter + 1,
+                    loss,
+                });
+            }
+            state.loss_sum += loss as f64;
+            state.loss_steps += 1;
+
+            // backward: dL/dz and dL/dmu in closed form (eqs. 4, 5), then dL/dz through f
+            let mut dz_b = MatMut::from_slice(&mut dz.as_mut_slice()[..b * d], b, d);
+            dz_b.as_mut_slice().fill(0.0);
+            dmu.as_mut_slice().fill(0.0);
+            dec_loss_backward(
+                dz_b.reborrow(),
+                &mut dmu,
+                p_b,
+                q_b,
+                z_b,
+                &self.centres,
+                params.alpha,
+            );
+            self.encoder.zero_grad();
+            self.encoder.backward(dz_b.as_ref());
+
+            // update: one SGD step over the encoder's weights and the centres together
+            let mut all: Vec<Param<'_>> = self.encoder.params_mut();
+            all.push(Param {
+                value: self.centres.as_mut_slice(),
+                grad: dmu.as_slice(),
+            });
+            state.optimizer.step(&mut all);
+            state.iter += 1;
+        }
+    }
+}
+
+/// argmax_j of each row of q (N, K); ties go to the lowest j.
+pub fn argmax_rows(q: &Matrix) -> Vec<usize> {
+    q.iter_rows()
+        .map(|row| {
+            let mut best = 0;
+            for (j, &v) in row.iter().enumerate() {
+                if v > row[best] {
+                    best = j;
+                }
+            }
+            best
+        })
+        .collect()
+}

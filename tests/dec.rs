@@ -1,0 +1,217 @@
+//! DEC's training loop: it finds well-separated clusters, the same seed gives the same bits
+//! whatever the thread count, and a run stopped at a target update and continued from its
+//! state ends exactly where an uninterrupted run ends.
+
+use std::ops::ControlFlow;
+
+use deepcluster::cluster::{Dec, DecParams, DecState, KMeansParams, Stop};
+use deepcluster::linalg::Matrix;
+use deepcluster::metrics;
+use deepcluster::nn::{Activation, Init, Mlp};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// Three blobs in 6-D, 60 points each, far apart; returns (x (180, 6), truth).
+fn blobs() -> (Matrix, Vec<usize>) {
+    let mut rng = StdRng::seed_from_u64(7);
+    let centres = [
+        [0.0f32; 6],
+        [4.0, 4.0, 0.0, 0.0, 4.0, 0.0],
+        [0.0, -4.0, 4.0, 4.0, 0.0, -4.0],
+    ];
+    let mut data = Vec::new();
+    let mut truth = Vec::new();
+    for i in 0..180 {
+        let c = i % 3;
+        truth.push(c);
+        for v in centres[c] {
+            data.push(v + rng.random_range(-1.0f32..1.0));
+        }
+    }
+    (Matrix::from_vec(180, 6, data), truth)
+}
+
+fn model(x: &Matrix) -> Dec {
+    let mut rng = StdRng::seed_from_u64(3);
+    let encoder = Mlp::new(
+        &[6, 16, 3],
+        &[Activation::Relu, Activation::Identity],
+        Init::GlorotUniform,
+        &mut rng,
+    )
+    .unwrap();
+    let kmeans = KMeansParams {
+        k: 3,
+        n_init: 5,
+        seed: 11,
+        ..KMeansParams::default()
+    };
+    Dec::init_with_kmeans(encoder, x, &kmeans).unwrap().0
+}
+
+fn params() -> DecParams {
+    DecParams {
+        batch_size: 32,
+        update_interval: 10,
+        max_iter: 120,
+        tol: 0.0,
+        ..DecParams::default()
+    }
+}
+
+fn train(threads: usize, x: &Matrix) -> (Dec, Vec<(usize, usize)>) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let mut dec = model(x);
+        let p = params();
+        let mut state = DecState::new(&p);
+        let mut log = Vec::new();
+        let stop = dec
+            .fit(x, &p, &mut state, &mut |u| {
+                log.push((u.iter, u.changed));
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        assert_eq!(stop, Stop::MaxIter);
+        (dec, log)
+    })
+}
+
+fn bits(m: &Matrix) -> Vec<u32> {
+    m.as_slice().iter().map(|v| v.to_bits()).collect()
+}
+
+#[test]
+fn dec_separates_blobs_and_updates_every_interval() {
+    let (x, truth) = blobs();
+    let (mut dec, log) = train(1, &x);
+    let iters: Vec<usize> = log.iter().map(|&(i, _)| i).collect();
+    assert_eq!(iters, (0..=120).step_by(10).collect::<Vec<_>>());
+    let pred = dec.predict(&x, 1.0);
+    let scores = metrics::score(&truth, &pred).unwrap();
+    assert!(scores.acc > 0.95 && scores.nmi > 0.85, "{scores:?}");
+}
+
+#[test]
+fn dec_is_bit_identical_for_one_and_two_threads() {
+    let (x, _) = blobs();
+    let (a, log_a) = train(1, &x);
+    let (b, log_b) = train(2, &x);
+    assert_eq!(log_a, log_b);
+    assert_eq!(bits(&a.centres), bits(&b.centres));
+    for ((na, wa), (nb, wb)) in a
+        .encoder
+        .named_params()
+        .iter()
+        .zip(b.encoder.named_params())
+    {
+        assert_eq!(na, &nb);
+        assert_eq!(bits(wa), bits(wb), "{na}");
+    }
+}
+
+#[test]
+fn a_run_stopped_at_an_update_and_continued_ends_identically() {
+    let (x, _) = blobs();
+    let (full, full_log) = train(1, &x);
+
+    let p = params();
+    let mut dec = model(&x);
+    let mut state = DecState::new(&p);
+    let mut saved: Option<(Dec, DecState)> = None;
+    let mut log = Vec::new();
+    // Stop at the update of step 50, keeping what a checkpoint would hold.
+    let stop = dec
+        .fit(&x, &p, &mut state, &mut |u| {
+            if u.iter == 50 {
+                saved = Some((u.model.clone(), u.state.clone()));
+                return ControlFlow::Break(());
+            }
+            log.push((u.iter, u.changed));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(stop, Stop::Stopped);
+    let (mut dec, mut state) = saved.unwrap();
+    dec.fit(&x, &p, &mut state, &mut |u| {
+        log.push((u.iter, u.changed));
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(log, full_log);
+    assert_eq!(bits(&dec.centres), bits(&full.centres));
+}
+
+#[test]
+fn dec_stops_when_labels_settle() {
+    let (x, _) = blobs();
+    let mut dec = model(&x);
+    let p = DecParams {
+        tol: 0.01,
+        max_iter: 10_000,
+        batch_size: 32,
+        update_interval: 10,
+        ..DecParams::default()
+    };
+    let mut state = DecState::new(&p);
+    let stop = dec
+        .fit(&x, &p, &mut state, &mut |_| ControlFlow::Continue(()))
+        .unwrap();
+    assert_eq!(stop, Stop::Converged);
+    assert!(state.iter < 10_000);
+}
+
+#[test]
+fn impossible_parameters_are_errors() {
+    let (x, _) = blobs();
+    let mut dec = model(&x);
+    for p in [
+        DecParams {
+            batch_size: 0,
+            ..DecParams::default()
+        },
+        DecParams {
+            update_interval: 0,
+            ..DecParams::default()
+        },
+        DecParams {
+            learning_rate: f32::NAN,
+            ..DecParams::default()
+        },
+        DecParams {
+            alpha: 0.0,
+            ..DecParams::default()
+        },
+    ] {
+        let mut state = DecState::new(&p);
+        let err = dec
+            .fit(&x, &p, &mut state, &mut |_| ControlFlow::Continue(()))
+            .unwrap_err();
+        assert!(!err.to_string().is_empty());
+    }
+}
+
+#[test]
+fn an_absurd_learning_rate_is_reported_as_divergence() {
+    let (x, _) = blobs();
+    let mut dec = model(&x);
+    let p = DecParams {
+        learning_rate: 1e30,
+        momentum: 0.0,
+        batch_size: 32,
+        update_interval: 10,
+        ..DecParams::default()
+    };
+    let mut state = DecState::new(&p);
+    let err = dec
+        .fit(&x, &p, &mut state, &mut |_| ControlFlow::Continue(()))
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("DEC diverged") && msg.contains("smaller learning rate"),
+        "{msg}"
+    );
+}
