@@ -67,12 +67,16 @@ fn defaults() {
 
 #[test]
 fn every_option_in_both_forms() {
-    let spaced = run("--method dec --seed 7 --threads 2 --epochs 3 --batch-size 64 \
+    let spaced = run(
+        "--method dec --seed 7 --threads 2 --epochs 3 --batch-size 64 \
          --clusters 4 --preset paper --protocol all --out o --quiet --ae-weights w.safetensors \
-         --resume ck --checkpoint-every 5 d");
-    let joined = run("d --method=dec --seed=7 --threads=2 --epochs=3 --batch-size=64 \
+         --resume ck --checkpoint-every 5 d",
+    );
+    let joined = run(
+        "d --method=dec --seed=7 --threads=2 --epochs=3 --batch-size=64 \
          --clusters=4 --preset=paper --protocol=all --out=o --quiet --ae-weights=w.safetensors \
-         --resume=ck --checkpoint-every=5");
+         --resume=ck --checkpoint-every=5",
+    );
     assert_eq!(spaced, joined);
     assert_eq!(spaced.data_dir, PathBuf::from("d"));
     assert_eq!(spaced.method, Method::Dec);

@@ -31,7 +31,10 @@ fn round_trip_keeps_names_shapes_values_and_metadata() {
     let st = safetensors::load(&path).unwrap();
     // File order is sorted by name.
     let names: Vec<&str> = st.tensors.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, ["encoder.0.bias", "encoder.0.weight", "odd \"name\"\n"]);
+    assert_eq!(
+        names,
+        ["encoder.0.bias", "encoder.0.weight", "odd \"name\"\n"]
+    );
     assert_eq!(
         st.get("encoder.0.weight"),
         Some(&Tensor {
@@ -104,7 +107,12 @@ fn numpy_reads_the_file_when_python_is_available() {
     let dir = temp_dir("numpy");
     let path = dir.join("w.safetensors");
     let w: Vec<f32> = (0..12).map(|i| i as f32 * 0.25 - 1.0).collect();
-    safetensors::save(&path, &[("w", &[3, 4], &w), ("b", &[4], &w[..4])], &[("k", "v")]).unwrap();
+    safetensors::save(
+        &path,
+        &[("w", &[3, 4], &w), ("b", &[4], &w[..4])],
+        &[("k", "v")],
+    )
+    .unwrap();
     // The reader a numpy user would write from the format's description.
     let script = r#"
 import json, struct, sys, numpy as np
@@ -123,7 +131,11 @@ print('meta', h['__metadata__']['k'])
         .args(["-c", script, path.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let sum_w: f32 = w.iter().sum();
     let sum_b: f32 = w[..4].iter().sum();
@@ -176,19 +188,51 @@ fn hostile_files_are_one_line_errors() {
     let cases: &[(&str, usize, &str)] = &[
         ("{\"a\":", 0, "header"),
         ("[1,2]", 0, "not a JSON object"),
-        (r#"{"a":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}"#, 2, "only F32"),
-        (r#"{"a":{"dtype":"F32","shape":[1]}}"#, 4, "no `data_offsets`"),
-        (r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, 4, "outside"),
-        (r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#, 8, "outside"),
-        (r#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, 8, "does not match"),
+        (
+            r#"{"a":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}"#,
+            2,
+            "only F32",
+        ),
+        (
+            r#"{"a":{"dtype":"F32","shape":[1]}}"#,
+            4,
+            "no `data_offsets`",
+        ),
+        (
+            r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+            4,
+            "outside",
+        ),
+        (
+            r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#,
+            8,
+            "outside",
+        ),
+        (
+            r#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#,
+            8,
+            "does not match",
+        ),
         (
             r#"{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}}"#,
             0,
             "does not match",
         ),
-        (r#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, 4, "non-negative"),
-        (r#"{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#, 4, "non-negative"),
-        (r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4,8]}}"#, 8, "expected 2"),
+        (
+            r#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#,
+            4,
+            "non-negative",
+        ),
+        (
+            r#"{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#,
+            4,
+            "non-negative",
+        ),
+        (
+            r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4,8]}}"#,
+            8,
+            "expected 2",
+        ),
         (
             r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
             8,
@@ -199,7 +243,11 @@ fn hostile_files_are_one_line_errors() {
             8,
             "gap",
         ),
-        (r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, 6, "trailing"),
+        (
+            r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+            6,
+            "trailing",
+        ),
         (r#"{"__metadata__":{"k":1}}"#, 0, "not a string"),
     ];
     for (header, data_len, expect) in cases {
@@ -212,7 +260,15 @@ fn hostile_files_are_one_line_errors() {
     let good = dir.join("good.safetensors");
     safetensors::save(&good, &[("w", &[5, 3], &values(15, 1.0))], &[("a", "b")]).unwrap();
     let bytes = fs::read(&good).unwrap();
-    for cut in [0, 4, 8, 20, bytes.len() - 60, bytes.len() - 4, bytes.len() - 1] {
+    for cut in [
+        0,
+        4,
+        8,
+        20,
+        bytes.len() - 60,
+        bytes.len() - 4,
+        bytes.len() - 1,
+    ] {
         fs::write(&p, &bytes[..cut]).unwrap();
         load_error(&p);
     }

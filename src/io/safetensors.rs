@@ -89,7 +89,11 @@ pub fn save(
     let mut order: Vec<&(&str, &[usize], &[f32])> = tensors.iter().collect();
     order.sort_by(|a, b| a.0.cmp(b.0));
     for pair in order.windows(2) {
-        assert!(pair[0].0 != pair[1].0, "tensor name `{}` repeats", pair[0].0);
+        assert!(
+            pair[0].0 != pair[1].0,
+            "tensor name `{}` repeats",
+            pair[0].0
+        );
     }
     let header = header_json(&order, metadata);
 
@@ -200,8 +204,8 @@ pub fn load(path: impl AsRef<Path>) -> Result<SafeTensors> {
     let mut header = vec![0u8; header_len as usize];
     file.read_exact(&mut header)
         .map_err(|e| Error::io(path, e))?;
-    let header = std::str::from_utf8(&header)
-        .map_err(|e| bad(format!("header is not UTF-8 ({e})")))?;
+    let header =
+        std::str::from_utf8(&header).map_err(|e| bad(format!("header is not UTF-8 ({e})")))?;
     let json = json::parse(header).map_err(|e| bad(format!("header: {e}")))?;
 
     let data_len = file_len - 8 - header_len;
@@ -611,8 +615,9 @@ mod json {
 
         #[test]
         fn reads_nested_values_and_escapes() {
-            let v = parse(r#" {"a\"b\u00e9\ud83d\ude00": [1, -2.5e3, true, null, {}], "c": "x\ny"} "#)
-                .unwrap();
+            let v =
+                parse(r#" {"a\"b\u00e9\ud83d\ude00": [1, -2.5e3, true, null, {}], "c": "x\ny"} "#)
+                    .unwrap();
             let Value::Object(f) = v else { panic!() };
             assert_eq!(f[0].0, "a\"bé😀");
             assert_eq!(
@@ -631,8 +636,22 @@ mod json {
         #[test]
         fn refuses_malformed_text() {
             for bad in [
-                "", "{", "{\"a\"}", "{\"a\":1,}", "[1 2]", "\"abc", "\"\\q\"", "\"\\u12\"",
-                "\"\\ud800\"", "01x", "-", "1.", "{\"a\":1,\"a\":2}", "[1] 2", "tru", "\"\\u+123\"",
+                "",
+                "{",
+                "{\"a\"}",
+                "{\"a\":1,}",
+                "[1 2]",
+                "\"abc",
+                "\"\\q\"",
+                "\"\\u12\"",
+                "\"\\ud800\"",
+                "01x",
+                "-",
+                "1.",
+                "{\"a\":1,\"a\":2}",
+                "[1] 2",
+                "tru",
+                "\"\\u+123\"",
             ] {
                 assert!(parse(bad).is_err(), "accepted {bad:?}");
             }

@@ -14,7 +14,9 @@ pub const ADVANCE: usize = GLYPH_W + 1;
 pub const LINE_H: usize = GLYPH_H + 1;
 
 /// Drawn for characters the font lacks: a hollow box, so missing glyphs are visible.
-const MISSING: [&str; 7] = ["#####", "#...#", "#...#", "#...#", "#...#", "#...#", "#####"];
+const MISSING: [&str; 7] = [
+    "#####", "#...#", "#...#", "#...#", "#...#", "#...#", "#####",
+];
 
 #[rustfmt::skip]
 const GLYPHS: &[(char, [&str; 7])] = &[
@@ -118,11 +120,7 @@ pub fn glyph(c: char) -> &'static [&'static str; 7] {
 /// Width in image pixels of `text` drawn at `scale` (no trailing blank column).
 pub fn text_width(text: &str, scale: usize) -> usize {
     let n = text.chars().count();
-    if n == 0 {
-        0
-    } else {
-        (n * ADVANCE - 1) * scale
-    }
+    if n == 0 { 0 } else { (n * ADVANCE - 1) * scale }
 }
 
 /// Height in image pixels of one line of text at `scale`.
@@ -153,7 +151,14 @@ pub fn draw_text(img: &mut Image, x: i64, y: i64, text: &str, colour: Colour, sc
 
 /// Draws `text` rotated a quarter turn anticlockwise (reading bottom to top, as a y-axis
 /// label), with the top-left corner of its bounding box at (x, y).
-pub fn draw_text_vertical(img: &mut Image, x: i64, y: i64, text: &str, colour: Colour, scale: usize) {
+pub fn draw_text_vertical(
+    img: &mut Image,
+    x: i64,
+    y: i64,
+    text: &str,
+    colour: Colour,
+    scale: usize,
+) {
     let len = text_width(text, scale) as i64;
     for (i, c) in text.chars().enumerate() {
         for (row, bits) in glyph(c).iter().enumerate() {

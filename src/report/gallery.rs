@@ -74,9 +74,9 @@ pub fn write_gallery(
 
     let mut taken = std::collections::HashSet::new();
     let mut thumbnails = Vec::with_capacity(n);
-    for i in 0..n {
+    for (i, source) in names.iter().enumerate() {
         let k = pictures.assignment[i];
-        let mut name = thumbnail_name(&names[i]);
+        let mut name = thumbnail_name(source);
         // Two sources with the same cleaned name keep both thumbnails.
         if !taken.insert((k, name.clone())) {
             name = format!("{i}_{name}");

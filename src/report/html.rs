@@ -90,7 +90,10 @@ pub fn write_index(path: impl AsRef<Path>, page: &Page, embedding: Embedding) ->
                 relative_url(base, p).ok_or_else(|| {
                     Error::invalid(
                         p.display().to_string(),
-                        format!("is not inside {}, so the page cannot link it", base.display()),
+                        format!(
+                            "is not inside {}, so the page cannot link it",
+                            base.display()
+                        ),
                     )
                 })
             }
@@ -139,7 +142,10 @@ pub fn write_index(path: impl AsRef<Path>, page: &Page, embedding: Embedding) ->
         h.push_str(&format!("<h2>Clusters: {name}</h2>\n"));
         h.push_str(&figure(
             &src(&m.montages.overview)?,
-            &format!("{}: one row per cluster, most confident members first", m.name),
+            &format!(
+                "{}: one row per cluster, most confident members first",
+                m.name
+            ),
             "overview",
         ));
         h.push_str("<div class=\"row\">\n");

@@ -98,7 +98,10 @@ pub fn members_by_confidence(
     assert_eq!(assignment.len(), confidence.len());
     let mut members = vec![Vec::new(); clusters];
     for (i, &k) in assignment.iter().enumerate() {
-        assert!(k < clusters, "image {i} assigned to cluster {k} of {clusters}");
+        assert!(
+            k < clusters,
+            "image {i} assigned to cluster {k} of {clusters}"
+        );
         members[k].push(i);
     }
     let key = |i: usize| {
@@ -118,12 +121,13 @@ pub fn majority(members: &[usize], labels: &[usize]) -> Option<Majority> {
     for &i in members {
         *counts.entry(labels[i]).or_default() += 1;
     }
-    let (label, count) = counts
-        .into_iter()
-        .fold(None, |best: Option<(usize, usize)>, (l, c)| match best {
-            Some((_, bc)) if bc >= c => best,
-            _ => Some((l, c)),
-        })?;
+    let (label, count) =
+        counts
+            .into_iter()
+            .fold(None, |best: Option<(usize, usize)>, (l, c)| match best {
+                Some((_, bc)) if bc >= c => best,
+                _ => Some((l, c)),
+            })?;
     Some(Majority {
         label,
         count,
@@ -159,7 +163,12 @@ pub fn montage_tile_origin(index: usize, height: usize, width: usize) -> (usize,
 }
 
 /// Top-left pixel of the image itself of member `index` in cluster `row` of the overview.
-pub fn overview_tile_origin(row: usize, index: usize, height: usize, width: usize) -> (usize, usize) {
+pub fn overview_tile_origin(
+    row: usize,
+    index: usize,
+    height: usize,
+    width: usize,
+) -> (usize, usize) {
     let (cw, ch) = cell_size(height, width);
     let gap = 2;
     (
@@ -240,7 +249,14 @@ pub fn write_montages(dir: impl AsRef<Path>, input: &ClusterPictures) -> Result<
     for (row, info) in infos.iter().enumerate() {
         let y = (gap + row * (ch + gap)) as i64;
         font::draw_text(&mut overview, 4, y + 2, &info.cluster.to_string(), INK, 2);
-        font::draw_text(&mut overview, 4, y + 20, &format!("n={}", info.size), INK, 1);
+        font::draw_text(
+            &mut overview,
+            4,
+            y + 20,
+            &format!("n={}", info.size),
+            INK,
+            1,
+        );
         if let Some(m) = info.majority {
             let text = format!("{}:{:.0}%", m.label, 100.0 * m.purity);
             font::draw_text(&mut overview, 4, y + 30, &text, INK, 1);

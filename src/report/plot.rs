@@ -206,8 +206,27 @@ pub fn render_line_chart(title: &str, x_label: &str, series: &[Series]) -> (Imag
             .max()
             .unwrap_or(0);
         let (bw, bh) = (text_w + 34, series.len() * 12 + 8);
-        let bx = (left + w - bw - 8) as i64;
-        let by = (top + 8) as i64;
+        // The corner whose box hides the fewest drawn line pixels (top-right on a tie).
+        let corners = [
+            (left + w - bw - 8, top + 8),
+            (left + w - bw - 8, top + h - bh - 8),
+            (left + 8, top + 8),
+            (left + 8, top + h - bh - 8),
+        ];
+        let covered = |&(cx, cy): &(usize, usize)| {
+            let mut count = 0;
+            for y in cy..(cy + bh).min(HEIGHT) {
+                for x in cx..(cx + bw).min(WIDTH) {
+                    count += usize::from(PALETTE.contains(&img.get(x, y)));
+                }
+            }
+            count
+        };
+        let (bx, by) = corners
+            .iter()
+            .min_by_key(|c| covered(c))
+            .map(|&(x, y)| (x as i64, y as i64))
+            .expect("four corners");
         img.fill_rect(bx, by, bw, bh, Colour::WHITE);
         img.border(bx, by, bw, bh, 1, Colour::grey(150));
         for (i, (s, colour)) in series.iter().zip(PALETTE.iter().cycle()).enumerate() {
@@ -243,7 +262,10 @@ mod tests {
         assert!((t.values.last().unwrap() - 0.09).abs() < 1e-12);
         let t = nice_ticks(1.0, 50.0, 8);
         assert_eq!((t.step, t.decimals), (5.0, 0));
-        assert_eq!(t.values, (0..=10).map(|k| k as f64 * 5.0).collect::<Vec<_>>());
+        assert_eq!(
+            t.values,
+            (0..=10).map(|k| k as f64 * 5.0).collect::<Vec<_>>()
+        );
         let t = nice_ticks(0.0, 20000.0, 8);
         assert_eq!(t.step, 2000.0);
         let flat = nice_ticks(0.5, 0.5, 5);

@@ -256,8 +256,16 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 6, "{text}");
         assert_eq!(lines[0], "loaded 100 images");
-        assert!(lines[1].starts_with("pretrain 1/3 loss 0.1 (elapsed "), "{}", lines[1]);
-        assert!(lines[3].starts_with("pretrain 3/3 loss 0.3"), "{}", lines[3]);
+        assert!(
+            lines[1].starts_with("pretrain 1/3 loss 0.1 (elapsed "),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[3].starts_with("pretrain 3/3 loss 0.3"),
+            "{}",
+            lines[3]
+        );
         assert!(lines[3].contains("ETA 0.0s"), "{}", lines[3]);
         assert!(lines[4].starts_with("pretrain done in "), "{}", lines[4]);
         assert!(lines[5].starts_with("dec 1/2 acc 0.9"), "{}", lines[5]);
@@ -268,7 +276,10 @@ mod tests {
         let text = run(Mode::Live);
         assert!(text.contains("\rpretrain  1/3  loss 0.1  ETA "), "{text:?}");
         // The first tick of a phase is drawn (nothing drawn yet), fractional.
-        assert!(text.contains("\rpretrain  0.5/3  loss 0.5  ETA "), "{text:?}");
+        assert!(
+            text.contains("\rpretrain  0.5/3  loss 0.5  ETA "),
+            "{text:?}"
+        );
         // The live line is ended before the summary and at the end.
         assert!(text.contains("\npretrain done in "), "{text:?}");
         assert!(text.ends_with('\n'), "{text:?}");

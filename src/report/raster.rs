@@ -140,7 +140,13 @@ impl Image {
 
     /// A straight line from (x0, y0) to (x1, y1), both ends included (Bresenham's
     /// algorithm: integer steps, no gaps), `thickness` pixels wide.
-    pub fn line(&mut self, (x0, y0): (i64, i64), (x1, y1): (i64, i64), thickness: usize, c: Colour) {
+    pub fn line(
+        &mut self,
+        (x0, y0): (i64, i64),
+        (x1, y1): (i64, i64),
+        thickness: usize,
+        c: Colour,
+    ) {
         let (dx, dy) = ((x1 - x0).abs(), -(y1 - y0).abs());
         let (sx, sy) = (if x0 < x1 { 1 } else { -1 }, if y0 < y1 { 1 } else { -1 });
         let (mut x, mut y, mut err) = (x0, y0, dx + dy);
@@ -295,12 +301,10 @@ pub fn encode_png(img: &Image) -> Result<Vec<u8>> {
         Channels::Rgb => png::ColorType::Rgb,
     });
     encoder.set_depth(png::BitDepth::Eight);
-    let encoded = encoder
-        .write_header()
-        .and_then(|mut writer| {
-            writer.write_image_data(&img.pixels)?;
-            writer.finish()
-        });
+    let encoded = encoder.write_header().and_then(|mut writer| {
+        writer.write_image_data(&img.pixels)?;
+        writer.finish()
+    });
     // Encoding into memory fails only on an internal inconsistency (pixel count).
     encoded.map_err(|e| Error::invalid("image", format!("PNG encoding failed: {e}")))?;
     Ok(bytes)
@@ -385,7 +389,10 @@ mod tests {
         assert_eq!(img.get(1, 8), Colour::BLACK);
         assert_eq!(img.get(8, 2), Colour::BLACK);
         for x in 1..=8 {
-            assert!((0..10).any(|y| img.get(x, y) == Colour::BLACK), "gap at x={x}");
+            assert!(
+                (0..10).any(|y| img.get(x, y) == Colour::BLACK),
+                "gap at x={x}"
+            );
         }
     }
 

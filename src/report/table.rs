@@ -121,7 +121,11 @@ impl CsvLog {
     /// Adds a row in memory only.
     #[track_caller]
     pub fn push(&mut self, cells: &[Cell]) {
-        assert_eq!(cells.len(), self.columns, "row width differs from the header");
+        assert_eq!(
+            cells.len(),
+            self.columns,
+            "row width differs from the header"
+        );
         let row: Vec<String> = cells.iter().map(Cell::render).collect();
         self.text.push_str(&row.join(","));
         self.text.push('\n');
