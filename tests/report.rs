@@ -479,3 +479,48 @@ fn index_html_embeds_pictures_that_decode() {
     }
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The real-browser check of issue 7, when chromium is installed (skipped loudly otherwise):
+/// both page forms load every picture.
+#[test]
+fn index_html_loads_every_image_in_a_headless_browser() {
+    let has_chromium = std::process::Command::new("sh")
+        .args(["-c", "command -v chromium || command -v chromium-browser"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !has_chromium {
+        eprintln!("SKIPPED: chromium is not installed (apt-get install chromium)");
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/report_browser_check.sh");
+    for (name, embedding) in [("inline", Embedding::Inline), ("linked", Embedding::Linked)] {
+        let dir = temp_dir(&format!("browser-{name}"));
+        let page = build_page(&dir);
+        write_index(dir.join("index.html"), &page, embedding).unwrap();
+        let out = std::process::Command::new("sh")
+            .arg(&script)
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{name}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("images=11 broken=0"), "{name}: {text}");
+        // The check can fail: a missing picture is reported.
+        if embedding == Embedding::Linked {
+            fs::remove_file(&page.methods[1].montages.clusters[2].montage).unwrap();
+            let out = std::process::Command::new("sh")
+                .arg(&script)
+                .arg(&dir)
+                .output()
+                .unwrap();
+            assert!(!out.status.success());
+            assert!(String::from_utf8_lossy(&out.stdout).contains("broken=1"));
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

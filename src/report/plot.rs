@@ -83,6 +83,15 @@ pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Ticks {
     };
     let first = (lo / step).floor() as i64;
     let last = (hi / step).ceil() as i64;
+    if !step.is_finite() || step <= 0.0 || last.saturating_sub(first) > 4 * target as i64 + 4 {
+        // Values near the limits of f64 (a diverged loss): no nice step exists, so the two
+        // ends alone are the ticks.
+        return Ticks {
+            values: vec![lo, hi],
+            step: hi - lo,
+            decimals: 0,
+        };
+    }
     // Multiplying integers by the step (not adding the step repeatedly) keeps 0.3 from
     // becoming 0.30000000000000004 at the tenth tick.
     let values = (first..=last).map(|k| k as f64 * step).collect();
@@ -272,5 +281,20 @@ mod tests {
         assert!(flat.values[0] < 0.5 && *flat.values.last().unwrap() > 0.5);
         let zero = nice_ticks(0.0, 0.0, 5);
         assert!(zero.values.len() >= 2);
+        let huge = nice_ticks(-f64::MAX, f64::MAX, 5);
+        assert_eq!(huge.values.len(), 2);
+    }
+
+    #[test]
+    fn extreme_values_draw_without_panicking() {
+        for points in [
+            vec![(0.0, f64::MAX), (1.0, -f64::MAX)],
+            vec![(1e-300, 1e-300), (2e-300, 3e-300)],
+            vec![(5.0, f64::INFINITY), (6.0, f64::NAN)],
+            vec![(3.0, 7.0)],
+        ] {
+            let (img, _) = render_line_chart("t", "x", &[Series::new("s", points)]);
+            assert_eq!((img.width, img.height), (WIDTH, HEIGHT));
+        }
     }
 }
