@@ -9,6 +9,7 @@
 
 use crate::{Error, Result};
 
+pub mod args;
 pub mod evaluate;
 pub mod make_dataset;
 

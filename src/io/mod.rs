@@ -1,5 +1,6 @@
 //! File formats and safe writing shared by the whole crate.
 
 pub mod atomic;
+pub mod safetensors;
 
 pub use atomic::{write_atomic, write_atomic_with};

@@ -1,0 +1,125 @@
+//! The organised gallery the article asks for: one folder per cluster holding a thumbnail of
+//! every member, named after its source file, plus the montages and overview of
+//! [`super::montage`].
+//!
+//! ```text
+//! gallery/cluster_00/17.png  gallery/cluster_00/203.png  ...
+//! gallery/cluster_01/5.png   ...
+//! gallery/overview.png  gallery/cluster_00.png  ...
+//! ```
+//!
+//! Thumbnails are plain writes, not atomic ones: there are thousands, an fsync each would
+//! take minutes, and a half-written thumbnail costs nothing (rerun `predict`).
+
+use std::path::{Path, PathBuf};
+
+use super::montage::{ClusterPictures, Montages, write_montages};
+use super::raster::{Image, encode_png};
+use crate::{Error, Result};
+
+/// What `write_gallery` wrote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gallery {
+    /// `folders[k]` holds cluster k's thumbnails.
+    pub folders: Vec<PathBuf>,
+    /// `thumbnails[i]` is image i's file.
+    pub thumbnails: Vec<PathBuf>,
+    pub montages: Montages,
+}
+
+/// A file name that is safe in any folder: the source name's last component, with
+/// anything but letters, digits, `.`, `-` and `_` replaced by `_`, ending in `.png`.
+pub fn thumbnail_name(source: &str) -> String {
+    let last = source.rsplit(['/', '\\']).next().unwrap_or(source);
+    let stem = last.strip_suffix(".png").unwrap_or(last);
+    let clean: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let clean = clean.trim_start_matches('.');
+    if clean.is_empty() {
+        "image.png".to_string()
+    } else {
+        format!("{clean}.png")
+    }
+}
+
+/// Writes the gallery into `dir`: `names[i]` is image i's source file name (from
+/// `test.csv`). Old `.png` files in the cluster folders are removed first, so the folders
+/// show this clustering only.
+pub fn write_gallery(
+    dir: impl AsRef<Path>,
+    pictures: &ClusterPictures,
+    names: &[String],
+) -> Result<Gallery> {
+    let dir = dir.as_ref();
+    let n = pictures.images.rows();
+    assert_eq!(names.len(), n, "one name per image");
+    let montages = write_montages(dir, pictures)?;
+
+    let digits = (pictures.clusters - 1).to_string().len().max(2);
+    let folders: Vec<PathBuf> = (0..pictures.clusters)
+        .map(|k| dir.join(format!("cluster_{k:0digits$}")))
+        .collect();
+    for folder in &folders {
+        clear_pngs(folder)?;
+        std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
+    }
+
+    let mut taken = std::collections::HashSet::new();
+    let mut thumbnails = Vec::with_capacity(n);
+    for (i, source) in names.iter().enumerate() {
+        let k = pictures.assignment[i];
+        let mut name = thumbnail_name(source);
+        // Two sources with the same cleaned name keep both thumbnails.
+        if !taken.insert((k, name.clone())) {
+            name = format!("{i}_{name}");
+            taken.insert((k, name.clone()));
+        }
+        let path = folders[k].join(name);
+        let img = Image::from_unit_floats(pictures.images.row(i), pictures.width, pictures.height);
+        std::fs::write(&path, encode_png(&img)?).map_err(|e| Error::io(&path, e))?;
+        thumbnails.push(path);
+    }
+    Ok(Gallery {
+        folders,
+        thumbnails,
+        montages,
+    })
+}
+
+fn clear_pngs(folder: &Path) -> Result<()> {
+    let entries = match std::fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(folder, e)),
+    };
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(folder, e))?.path();
+        if path.extension().is_some_and(|x| x == "png") && path.is_file() {
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_made_safe() {
+        assert_eq!(thumbnail_name("123.png"), "123.png");
+        assert_eq!(thumbnail_name("test/45.png"), "45.png");
+        assert_eq!(thumbnail_name("../../etc/passwd"), "passwd.png");
+        assert_eq!(thumbnail_name("a b*c"), "a_b_c.png");
+        assert_eq!(thumbnail_name(".."), "image.png");
+        assert_eq!(thumbnail_name(""), "image.png");
+    }
+}

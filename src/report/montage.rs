@@ -1,0 +1,279 @@
+//! Cluster montages: what each cluster looks like, which is what a user wants to see first.
+//!
+//! For a clustering of N images this writes into one folder:
+//!
+//! - `cluster_KK.png` for each cluster K: a caption (size, and the majority label and its
+//!   purity when labels are known) above a grid of up to 100 members, the most confident
+//!   first (nearest to the centre for K-Means, highest soft assignment q for DEC);
+//! - `overview.png`: one row per cluster, its number and size on the left, then its first
+//!   20 members in the same order.
+//!
+//! Every image is enlarged `TILE_SCALE` times with nearest-neighbour scaling and framed with
+//! a one-pixel border.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::font;
+use super::raster::{Channels, Colour, GridLayout, Image, grid, save_png};
+use crate::linalg::Matrix;
+use crate::{Error, Result};
+
+/// Members shown in a cluster's montage, and columns of its grid.
+pub const MONTAGE_MAX: usize = 100;
+pub const MONTAGE_COLUMNS: usize = 10;
+/// Members shown per cluster in the overview.
+pub const OVERVIEW_MAX: usize = 20;
+/// Each source pixel becomes a TILE_SCALE x TILE_SCALE block.
+pub const TILE_SCALE: usize = 2;
+/// Height of the caption strip above a montage's grid.
+pub const CAPTION_H: usize = 14;
+/// Width of the overview's left column (cluster number, size, majority label).
+pub const OVERVIEW_LABEL_W: usize = 64;
+
+const BACKGROUND: Colour = Colour::grey(235);
+const FRAME: Colour = Colour::grey(130);
+const INK: Colour = Colour::BLACK;
+
+/// A clustering to draw.
+pub struct ClusterPictures<'a> {
+    /// images is (N, height * width), intensities in [0, 1]
+    pub images: &'a Matrix,
+    pub height: usize,
+    pub width: usize,
+    /// The cluster of each image, each below `clusters`.
+    pub assignment: &'a [usize],
+    /// How confidently each image belongs to its cluster; higher is more confident.
+    pub confidence: &'a [f32],
+    /// True labels, when known (the validation split), for majority label and purity.
+    pub labels: Option<&'a [usize]>,
+    pub clusters: usize,
+}
+
+/// The most common true label in a cluster.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Majority {
+    pub label: usize,
+    /// Members carrying that label.
+    pub count: usize,
+    /// count / size.
+    pub purity: f64,
+}
+
+/// What was drawn for one cluster.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterInfo {
+    pub cluster: usize,
+    pub size: usize,
+    /// `None` when labels are unknown or the cluster is empty.
+    pub majority: Option<Majority>,
+    pub montage: PathBuf,
+    /// Indices (rows of `images`) of the montage's tiles, in grid order.
+    pub shown: Vec<usize>,
+}
+
+/// The files written and the per-cluster facts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Montages {
+    pub overview: PathBuf,
+    pub clusters: Vec<ClusterInfo>,
+}
+
+impl Montages {
+    /// Every file written: the overview first, then the clusters' montages.
+    pub fn files(&self) -> Vec<PathBuf> {
+        std::iter::once(self.overview.clone())
+            .chain(self.clusters.iter().map(|c| c.montage.clone()))
+            .collect()
+    }
+}
+
+/// The members of each cluster, most confident first (ties: lower index first; NaN
+/// confidence counts as least confident).
+pub fn members_by_confidence(
+    assignment: &[usize],
+    confidence: &[f32],
+    clusters: usize,
+) -> Vec<Vec<usize>> {
+    assert_eq!(assignment.len(), confidence.len());
+    let mut members = vec![Vec::new(); clusters];
+    for (i, &k) in assignment.iter().enumerate() {
+        assert!(
+            k < clusters,
+            "image {i} assigned to cluster {k} of {clusters}"
+        );
+        members[k].push(i);
+    }
+    let key = |i: usize| {
+        let c = confidence[i];
+        if c.is_nan() { f32::NEG_INFINITY } else { c }
+    };
+    for m in &mut members {
+        // Stable sort: equal confidences keep index order.
+        m.sort_by(|&a, &b| key(b).total_cmp(&key(a)));
+    }
+    members
+}
+
+/// The most frequent label among `members` (ties: the smaller label).
+pub fn majority(members: &[usize], labels: &[usize]) -> Option<Majority> {
+    let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+    for &i in members {
+        *counts.entry(labels[i]).or_default() += 1;
+    }
+    let (label, count) =
+        counts
+            .into_iter()
+            .fold(None, |best: Option<(usize, usize)>, (l, c)| match best {
+                Some((_, bc)) if bc >= c => best,
+                _ => Some((l, c)),
+            })?;
+    Some(Majority {
+        label,
+        count,
+        purity: count as f64 / members.len() as f64,
+    })
+}
+
+/// A cluster's one-line caption, e.g. `cluster 3: 1234 images, mostly 7 (95.1%)`.
+pub fn caption(info: &ClusterInfo) -> String {
+    let mut s = format!(
+        "cluster {}: {} image{}",
+        info.cluster,
+        info.size,
+        if info.size == 1 { "" } else { "s" }
+    );
+    if let Some(m) = info.majority {
+        s.push_str(&format!(", mostly {} ({:.1}%)", m.label, 100.0 * m.purity));
+    }
+    s
+}
+
+/// Size of one framed tile in the montage or overview grids.
+fn cell_size(height: usize, width: usize) -> (usize, usize) {
+    (width * TILE_SCALE + 2, height * TILE_SCALE + 2)
+}
+
+/// Top-left pixel of the image itself (inside its frame) of tile `index` in a montage.
+pub fn montage_tile_origin(index: usize, height: usize, width: usize) -> (usize, usize) {
+    let (cw, ch) = cell_size(height, width);
+    let layout = GridLayout::for_count(MONTAGE_MAX, MONTAGE_COLUMNS, cw, ch);
+    let (x, y) = layout.origin(index);
+    (x + 1, CAPTION_H + y + 1)
+}
+
+/// Top-left pixel of the image itself of member `index` in cluster `row` of the overview.
+pub fn overview_tile_origin(
+    row: usize,
+    index: usize,
+    height: usize,
+    width: usize,
+) -> (usize, usize) {
+    let (cw, ch) = cell_size(height, width);
+    let gap = 2;
+    (
+        OVERVIEW_LABEL_W + index * (cw + gap) + 1,
+        gap + row * (ch + gap) + 1,
+    )
+}
+
+/// A source image enlarged and framed, ready for a grid cell.
+fn tile(images: &Matrix, i: usize, height: usize, width: usize) -> Image {
+    let (cw, ch) = cell_size(height, width);
+    let mut cell = Image::new(cw, ch, Channels::Grey, FRAME);
+    let digit = Image::from_unit_floats(images.row(i), width, height).scaled(TILE_SCALE);
+    cell.blit(&digit, 1, 1);
+    cell
+}
+
+/// Writes `cluster_KK.png` per cluster and `overview.png` into `dir` (created if needed).
+pub fn write_montages(dir: impl AsRef<Path>, input: &ClusterPictures) -> Result<Montages> {
+    let dir = dir.as_ref();
+    let n = input.images.rows();
+    assert_eq!(
+        input.images.cols(),
+        input.height * input.width,
+        "images are not {}x{}",
+        input.height,
+        input.width
+    );
+    assert_eq!(input.assignment.len(), n, "one cluster per image");
+    assert_eq!(input.confidence.len(), n, "one confidence per image");
+    if let Some(labels) = input.labels {
+        assert_eq!(labels.len(), n, "one label per image");
+    }
+    if input.clusters == 0 || input.height == 0 || input.width == 0 {
+        return Err(Error::invalid(
+            "montage",
+            "needs at least one cluster and non-empty images",
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+
+    let members = members_by_confidence(input.assignment, input.confidence, input.clusters);
+    let digits = (input.clusters - 1).to_string().len().max(2);
+    let (cw, ch) = cell_size(input.height, input.width);
+    let mut infos = Vec::with_capacity(input.clusters);
+
+    for (k, m) in members.iter().enumerate() {
+        let shown: Vec<usize> = m.iter().copied().take(MONTAGE_MAX).collect();
+        let info = ClusterInfo {
+            cluster: k,
+            size: m.len(),
+            majority: input.labels.and_then(|l| majority(m, l)),
+            montage: dir.join(format!("cluster_{k:0digits$}.png")),
+            shown,
+        };
+        let tiles: Vec<Image> = info
+            .shown
+            .iter()
+            .map(|&i| tile(input.images, i, input.height, input.width))
+            .collect();
+        // The grid always has MONTAGE_COLUMNS columns (unless the cluster is smaller), so
+        // tile positions do not depend on the cluster's size.
+        let layout = GridLayout::for_count(tiles.len(), MONTAGE_COLUMNS, cw, ch);
+        let body = grid(&tiles, &layout, Channels::Grey, BACKGROUND);
+        let text = caption(&info);
+        let width = body.width.max(font::text_width(&text, 1) + 4);
+        let mut img = Image::new(width, CAPTION_H + body.height, Channels::Grey, BACKGROUND);
+        font::draw_text(&mut img, 2, 4, &text, INK, 1);
+        img.blit(&body, 0, CAPTION_H as i64);
+        save_png(&info.montage, &img)?;
+        infos.push(info);
+    }
+
+    let gap = 2;
+    let width = OVERVIEW_LABEL_W + OVERVIEW_MAX * (cw + gap);
+    let height = gap + input.clusters * (ch + gap);
+    let mut overview = Image::new(width, height, Channels::Grey, BACKGROUND);
+    for (row, info) in infos.iter().enumerate() {
+        let y = (gap + row * (ch + gap)) as i64;
+        font::draw_text(&mut overview, 4, y + 2, &info.cluster.to_string(), INK, 2);
+        font::draw_text(
+            &mut overview,
+            4,
+            y + 20,
+            &format!("n={}", info.size),
+            INK,
+            1,
+        );
+        if let Some(m) = info.majority {
+            let text = format!("{}:{:.0}%", m.label, 100.0 * m.purity);
+            font::draw_text(&mut overview, 4, y + 30, &text, INK, 1);
+        }
+        for (j, &i) in info.shown.iter().take(OVERVIEW_MAX).enumerate() {
+            let (x, ty) = overview_tile_origin(row, j, input.height, input.width);
+            overview.blit(
+                &tile(input.images, i, input.height, input.width),
+                x as i64 - 1,
+                ty as i64 - 1,
+            );
+        }
+    }
+    let overview_path = dir.join("overview.png");
+    save_png(&overview_path, &overview)?;
+    Ok(Montages {
+        overview: overview_path,
+        clusters: infos,
+    })
+}

@@ -1,0 +1,237 @@
+//! The results table (stdout), `results.csv`, and the training logs `pretrain_log.csv` and
+//! `dec_log.csv`.
+//!
+//! Numbers are written with a fixed number of decimals, never Rust's shortest round-trip
+//! form, so two runs with the same seed produce byte-identical files (except the seconds
+//! column, which measures the machine). Every file is rewritten whole and atomically on each
+//! change: they hold at most a few thousand short lines, and a reader never sees half a row.
+
+use std::path::{Path, PathBuf};
+
+use crate::Result;
+
+/// Decimals for scores (NMI, ACC, ARI) and losses.
+pub const DECIMALS: usize = 6;
+
+/// One method's final scores on the evaluation images.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultRow {
+    /// `kmeans`, `ae+kmeans` or `dec`.
+    pub method: String,
+    pub nmi: f64,
+    pub acc: f64,
+    pub ari: f64,
+    /// Wall-clock time of the method, including what it builds on that it ran itself.
+    pub seconds: f64,
+}
+
+/// The table printed on stdout, columns aligned:
+///
+/// ```text
+/// method        NMI     ACC     ARI  seconds
+/// kmeans     0.4998  0.5421  0.3662     45.2
+/// ```
+pub fn format_results_table(rows: &[ResultRow]) -> String {
+    let name_w = rows
+        .iter()
+        .map(|r| r.method.chars().count())
+        .chain(["method".len()])
+        .max()
+        .unwrap_or(6);
+    let mut out = format!(
+        "{:<name_w$}  {:>6}  {:>6}  {:>6}  {:>8}\n",
+        "method", "NMI", "ACC", "ARI", "seconds"
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "{:<name_w$}  {:>6.4}  {:>6.4}  {:>6.4}  {:>8.1}\n",
+            r.method, r.nmi, r.acc, r.ari, r.seconds
+        ));
+    }
+    out
+}
+
+/// Prints the table on stdout.
+pub fn print_results_table(rows: &[ResultRow]) {
+    print!("{}", format_results_table(rows));
+}
+
+/// `results.csv`: `method,nmi,acc,ari,seconds`, one row per method.
+pub fn write_results_csv(path: impl AsRef<Path>, rows: &[ResultRow]) -> Result<()> {
+    let mut log = CsvLog::new(path, &["method", "nmi", "acc", "ari", "seconds"]);
+    for r in rows {
+        log.push(&[
+            Cell::Text(r.method.clone()),
+            Cell::Float(r.nmi),
+            Cell::Float(r.acc),
+            Cell::Float(r.ari),
+            Cell::Fixed(r.seconds, 2),
+        ]);
+    }
+    log.save()
+}
+
+/// One value of a CSV row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    Int(u64),
+    /// Written with `DECIMALS` decimals.
+    Float(f64),
+    /// Written with the given number of decimals.
+    Fixed(f64, usize),
+    /// Quoted when it holds a comma, a quote or a line break (RFC 4180).
+    Text(String),
+    /// Not measured at this row (e.g. accuracy on epochs where it is not computed).
+    Empty,
+}
+
+impl Cell {
+    fn render(&self) -> String {
+        match self {
+            Cell::Int(v) => v.to_string(),
+            Cell::Float(v) => format!("{v:.DECIMALS$}"),
+            Cell::Fixed(v, d) => format!("{v:.d$}"),
+            Cell::Text(s) if s.contains([',', '"', '\n', '\r']) => {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            }
+            Cell::Text(s) => s.clone(),
+            Cell::Empty => String::new(),
+        }
+    }
+}
+
+/// A small CSV file kept in memory and rewritten atomically on every `append`.
+#[derive(Clone, Debug)]
+pub struct CsvLog {
+    path: PathBuf,
+    columns: usize,
+    text: String,
+}
+
+impl CsvLog {
+    /// A log with the header `columns`; nothing is written until the first `append`/`save`.
+    pub fn new(path: impl AsRef<Path>, columns: &[&str]) -> Self {
+        CsvLog {
+            path: path.as_ref().to_path_buf(),
+            columns: columns.len(),
+            text: format!("{}\n", columns.join(",")),
+        }
+    }
+
+    /// Adds a row in memory only.
+    #[track_caller]
+    pub fn push(&mut self, cells: &[Cell]) {
+        assert_eq!(
+            cells.len(),
+            self.columns,
+            "row width differs from the header"
+        );
+        let row: Vec<String> = cells.iter().map(Cell::render).collect();
+        self.text.push_str(&row.join(","));
+        self.text.push('\n');
+    }
+
+    /// Adds a row and rewrites the file.
+    pub fn append(&mut self, cells: &[Cell]) -> Result<()> {
+        self.push(cells);
+        self.save()
+    }
+
+    /// Writes the header and every row so far, atomically.
+    pub fn save(&self) -> Result<()> {
+        crate::io::write_atomic(&self.path, self.text.as_bytes())
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// `pretrain_log.csv`: `epoch,loss,acc,nmi`; acc and nmi only on the epochs where the
+/// AE+K-Means score was computed. Kept in memory as well, for the loss curve.
+#[derive(Clone, Debug)]
+pub struct PretrainLog {
+    log: CsvLog,
+    /// (epoch, loss) for the curve.
+    pub losses: Vec<(usize, f64)>,
+    /// (epoch, acc, nmi) where computed.
+    pub scores: Vec<(usize, f64, f64)>,
+}
+
+impl PretrainLog {
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        PretrainLog {
+            log: CsvLog::new(path, &["epoch", "loss", "acc", "nmi"]),
+            losses: Vec::new(),
+            scores: Vec::new(),
+        }
+    }
+
+    /// `acc_nmi`: the AE+K-Means accuracy and NMI after this epoch, if computed.
+    pub fn append(&mut self, epoch: usize, loss: f64, acc_nmi: Option<(f64, f64)>) -> Result<()> {
+        self.losses.push((epoch, loss));
+        let (acc, nmi) = match acc_nmi {
+            Some((acc, nmi)) => {
+                self.scores.push((epoch, acc, nmi));
+                (Cell::Float(acc), Cell::Float(nmi))
+            }
+            None => (Cell::Empty, Cell::Empty),
+        };
+        self.log
+            .append(&[Cell::Int(epoch as u64), Cell::Float(loss), acc, nmi])
+    }
+
+    pub fn csv(&self) -> &CsvLog {
+        &self.log
+    }
+}
+
+/// One DEC target-distribution update, as logged in `dec_log.csv`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DecLogRow {
+    /// The SGD step at which the target p was recomputed.
+    pub iter: usize,
+    pub acc: f64,
+    pub nmi: f64,
+    pub ari: f64,
+    /// KL(P || Q) over the fit set (or the mean batch loss since the last update).
+    pub loss: f64,
+    /// Labels that changed since the previous update; `None` at the first update.
+    pub changed: Option<usize>,
+}
+
+/// `dec_log.csv`: `iter,acc,nmi,ari,loss,changed`. Kept in memory as well, for the curves.
+#[derive(Clone, Debug)]
+pub struct DecLog {
+    log: CsvLog,
+    pub rows: Vec<DecLogRow>,
+}
+
+impl DecLog {
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        DecLog {
+            log: CsvLog::new(path, &["iter", "acc", "nmi", "ari", "loss", "changed"]),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn append(&mut self, row: DecLogRow) -> Result<()> {
+        self.rows.push(row);
+        self.log.append(&[
+            Cell::Int(row.iter as u64),
+            Cell::Float(row.acc),
+            Cell::Float(row.nmi),
+            Cell::Float(row.ari),
+            Cell::Float(row.loss),
+            row.changed.map_or(Cell::Empty, |c| Cell::Int(c as u64)),
+        ])
+    }
+
+    pub fn csv(&self) -> &CsvLog {
+        &self.log
+    }
+}

@@ -1,0 +1,244 @@
+//! Command-line parsing: defaults, both option forms, and one clear error per mistake.
+
+use std::path::PathBuf;
+
+use deepcluster::Error;
+use deepcluster::cli::args::{
+    Method, Parsed, PredictOptions, Preset, ProtocolArg, RunOptions, parse_predict, parse_run,
+};
+
+fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(String::from).collect()
+}
+
+fn run(s: &str) -> RunOptions {
+    match parse_run(&words(s)) {
+        Ok(Parsed::Run(o)) => o,
+        other => panic!("`{s}` parsed as {other:?}"),
+    }
+}
+
+fn predict(s: &str) -> PredictOptions {
+    match parse_predict(&words(s)) {
+        Ok(Parsed::Predict(o)) => o,
+        other => panic!("`{s}` parsed as {other:?}"),
+    }
+}
+
+/// The error for `s`, checked to be an `Invalid` about `what`, on one line.
+fn run_error(s: &str, what: &str) -> String {
+    match parse_run(&words(s)) {
+        Err(e @ Error::Invalid { .. }) => {
+            let Error::Invalid { what: w, .. } = &e else {
+                unreachable!()
+            };
+            assert_eq!(w, what, "`{s}`: {e}");
+            let msg = e.to_string();
+            assert!(!msg.contains('\n'), "{msg}");
+            msg
+        }
+        other => panic!("`{s}` should fail on {what}, got {other:?}"),
+    }
+}
+
+#[test]
+fn defaults() {
+    let o = run("data/mnist");
+    assert_eq!(
+        o,
+        RunOptions {
+            data_dir: PathBuf::from("data/mnist"),
+            method: Method::All,
+            seed: 1,
+            threads: None,
+            epochs: None,
+            batch_size: None,
+            clusters: 10,
+            preset: Preset::Quick,
+            protocol: ProtocolArg::Split,
+            out: PathBuf::from("results"),
+            quiet: false,
+            ae_weights: None,
+            resume: None,
+            checkpoint_every: None,
+        }
+    );
+}
+
+#[test]
+fn every_option_in_both_forms() {
+    let spaced = run(
+        "--method dec --seed 7 --threads 2 --epochs 3 --batch-size 64 \
+         --clusters 4 --preset paper --protocol all --out o --quiet --ae-weights w.safetensors \
+         --resume ck --checkpoint-every 5 d",
+    );
+    let joined = run(
+        "d --method=dec --seed=7 --threads=2 --epochs=3 --batch-size=64 \
+         --clusters=4 --preset=paper --protocol=all --out=o --quiet --ae-weights=w.safetensors \
+         --resume=ck --checkpoint-every=5",
+    );
+    assert_eq!(spaced, joined);
+    assert_eq!(spaced.data_dir, PathBuf::from("d"));
+    assert_eq!(spaced.method, Method::Dec);
+    assert_eq!(spaced.seed, 7);
+    assert_eq!(spaced.threads, Some(2));
+    assert_eq!(spaced.epochs, Some(3));
+    assert_eq!(spaced.batch_size, Some(64));
+    assert_eq!(spaced.clusters, 4);
+    assert_eq!(spaced.preset, Preset::Paper);
+    assert_eq!(spaced.protocol, ProtocolArg::All);
+    assert_eq!(spaced.out, PathBuf::from("o"));
+    assert!(spaced.quiet);
+    assert_eq!(spaced.ae_weights, Some(PathBuf::from("w.safetensors")));
+    assert_eq!(spaced.resume, Some(PathBuf::from("ck")));
+    assert_eq!(spaced.checkpoint_every, Some(5));
+}
+
+#[test]
+fn every_method_name() {
+    for (name, m) in [
+        ("kmeans", Method::Kmeans),
+        ("ae", Method::Ae),
+        ("dec", Method::Dec),
+        ("all", Method::All),
+    ] {
+        assert_eq!(run(&format!("d --method {name}")).method, m);
+    }
+    assert_eq!(run("d --protocol split").protocol, ProtocolArg::Split);
+    assert_eq!(run("d --preset quick").preset, Preset::Quick);
+}
+
+#[test]
+fn help_describes_every_option_with_its_default() {
+    for form in ["--help", "-h", "d --seed 3 --help"] {
+        let Ok(Parsed::Help(text)) = parse_run(&words(form)) else {
+            panic!("{form}: no help");
+        };
+        for opt in [
+            "--method",
+            "--seed",
+            "--threads",
+            "--epochs",
+            "--batch-size",
+            "--clusters",
+            "--preset",
+            "--protocol",
+            "--out",
+            "--quiet",
+            "--ae-weights",
+            "--resume",
+            "--checkpoint-every",
+            "--opt=value",
+        ] {
+            assert!(text.contains(opt), "help lacks {opt}");
+        }
+        assert!(text.contains("[default: all]"));
+        assert!(text.contains("[default: 10]"));
+        assert!(text.contains("[default: 1]"));
+        assert!(text.contains("[default: results]"));
+    }
+    let Ok(Parsed::Help(text)) = parse_predict(&words("--help")) else {
+        panic!("predict: no help");
+    };
+    for opt in ["--model", "--out", "--threads", "--quiet"] {
+        assert!(text.contains(opt), "predict help lacks {opt}");
+    }
+}
+
+#[test]
+fn unknown_option() {
+    let msg = run_error("d --sed 3", "--sed");
+    assert!(msg.contains("unknown option"), "{msg}");
+    run_error("d -x", "-x");
+    run_error("d --sed=3", "--sed");
+}
+
+#[test]
+fn missing_values() {
+    assert!(run_error("d --seed", "--seed").contains("missing value"));
+    assert!(run_error("d --out --quiet", "--out").contains("missing value"));
+    assert!(run_error("d --out=", "--out").contains("missing value"));
+    assert!(run_error("--method", "--method").contains("missing value"));
+}
+
+#[test]
+fn bad_numbers() {
+    for opt in [
+        "--seed",
+        "--threads",
+        "--epochs",
+        "--batch-size",
+        "--clusters",
+        "--checkpoint-every",
+    ] {
+        for bad in ["abc", "-3", "1.5", "", "99999999999999999999999"] {
+            let msg = run_error(&format!("d {opt}={bad}"), opt);
+            assert!(
+                msg.contains("not a non-negative whole number") || msg.contains("missing value"),
+                "{msg}"
+            );
+        }
+    }
+}
+
+#[test]
+fn zero_counts_are_refused() {
+    for opt in [
+        "--threads",
+        "--epochs",
+        "--batch-size",
+        "--clusters",
+        "--checkpoint-every",
+    ] {
+        let msg = run_error(&format!("d {opt} 0"), opt);
+        assert!(msg.contains("at least 1"), "{msg}");
+    }
+    // A seed of zero is a perfectly good seed.
+    assert_eq!(run("d --seed 0").seed, 0);
+}
+
+#[test]
+fn unknown_names() {
+    assert!(run_error("d --method svm", "--method").contains("`svm`"));
+    assert!(run_error("d --preset slow", "--preset").contains("quick or paper"));
+    assert!(run_error("d --protocol half", "--protocol").contains("split or all"));
+}
+
+#[test]
+fn data_dir_is_required_once() {
+    assert!(run_error("--seed 2", "DATA_DIR").contains("missing"));
+    assert!(run_error("a b", "arguments").contains("`b`"));
+    run_error("d --quiet=yes", "--quiet");
+}
+
+#[test]
+fn predict_options() {
+    let o = predict("data/mnist --model results");
+    assert_eq!(
+        o,
+        PredictOptions {
+            data_dir: PathBuf::from("data/mnist"),
+            model: PathBuf::from("results"),
+            out: PathBuf::from("results"),
+            threads: None,
+            quiet: false,
+        }
+    );
+    let o = predict("--model=m --out=p --threads=3 --quiet d");
+    assert_eq!(o.model, PathBuf::from("m"));
+    assert_eq!(o.out, PathBuf::from("p"));
+    assert_eq!(o.threads, Some(3));
+    assert!(o.quiet);
+    for (args, what) in [
+        ("d", "--model"),
+        ("--model m", "DATA_DIR"),
+        ("d --model m --threads 0", "--threads"),
+        ("d --model m --method dec", "--method"),
+        ("d --model", "--model"),
+    ] {
+        match parse_predict(&words(args)) {
+            Err(Error::Invalid { what: w, .. }) => assert_eq!(w, what, "{args}"),
+            other => panic!("{args}: {other:?}"),
+        }
+    }
+}
