@@ -103,9 +103,16 @@ fn every_method_name() {
         ("all", Method::All),
     ] {
         assert_eq!(run(&format!("d --method {name}")).method, m);
+        assert_eq!(m.as_str(), name);
     }
     assert_eq!(run("d --protocol split").protocol, ProtocolArg::Split);
     assert_eq!(run("d --preset quick").preset, Preset::Quick);
+    for p in [Preset::Quick, Preset::Paper] {
+        assert_eq!(run(&format!("d --preset {}", p.as_str())).preset, p);
+    }
+    for p in [ProtocolArg::Split, ProtocolArg::All] {
+        assert_eq!(run(&format!("d --protocol {}", p.as_str())).protocol, p);
+    }
 }
 
 #[test]

@@ -108,6 +108,44 @@ fn training_logs_bytes() {
          0,0.800000,0.750000,0.700000,0.000000,\n\
          140,0.800000,0.750000,0.700000,0.012300,412\n"
     );
+    // Resuming from a checkpoint keeps the rows up to it and drops the later ones.
+    let resumed = DecLog::resume(dir.join("dec_log.csv"), 139).unwrap();
+    assert_eq!(resumed.rows, vec![row]);
+    assert_eq!(
+        resumed.csv().text(),
+        "iter,acc,nmi,ari,loss,changed\n0,0.800000,0.750000,0.700000,0.000000,\n"
+    );
+    let all = DecLog::resume(dir.join("dec_log.csv"), 140).unwrap();
+    assert_eq!(all.csv().text().as_bytes(), &first[..]);
+    assert_eq!(all.rows[1].changed, Some(412));
+    let mut pre2 = PretrainLog::resume(dir.join("pretrain_log.csv"), 5).unwrap();
+    assert_eq!(pre2.losses, vec![(1, 0.071235), (2, 0.05)]);
+    assert_eq!(pre2.scores, vec![(2, 0.61, 0.55)]);
+    pre2.append(3, 0.04, None).unwrap();
+    assert!(
+        fs::read_to_string(dir.join("pretrain_log.csv"))
+            .unwrap()
+            .ends_with("\n3,0.040000,,\n")
+    );
+    let fresh = DecLog::resume(dir.join("missing.csv"), 10).unwrap();
+    assert!(fresh.rows.is_empty());
+    // A log that is not ours is a one-line data error naming the file and line.
+    fs::write(
+        dir.join("other.csv"),
+        "iter,acc,nmi,ari,loss,changed\n1,x,0,0,0,\n",
+    )
+    .unwrap();
+    let msg = DecLog::resume(dir.join("other.csv"), 10)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("other.csv") && msg.contains("`x`"), "{msg}");
+    fs::write(dir.join("other.csv"), "a,b\n").unwrap();
+    let msg = DecLog::resume(dir.join("other.csv"), 10)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("line 1"), "{msg}");
+    fs::remove_file(dir.join("other.csv")).unwrap();
+
     // No temporary files are left next to the logs.
     let mut names: Vec<String> = fs::read_dir(&dir)
         .unwrap()

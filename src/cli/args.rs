@@ -41,6 +41,36 @@ pub enum ProtocolArg {
     All,
 }
 
+impl Method {
+    /// The name as typed on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Kmeans => "kmeans",
+            Method::Ae => "ae",
+            Method::Dec => "dec",
+            Method::All => "all",
+        }
+    }
+}
+
+impl Preset {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::Quick => "quick",
+            Preset::Paper => "paper",
+        }
+    }
+}
+
+impl ProtocolArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProtocolArg::Split => "split",
+            ProtocolArg::All => "all",
+        }
+    }
+}
+
 /// Options of the main command, `deepcluster DATA_DIR [options]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunOptions {

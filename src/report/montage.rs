@@ -258,7 +258,7 @@ pub fn write_montages(dir: impl AsRef<Path>, input: &ClusterPictures) -> Result<
             1,
         );
         if let Some(m) = info.majority {
-            let text = format!("{}:{:.0}%", m.label, 100.0 * m.purity);
+            let text = format!("{} ({:.0}%)", m.label, 100.0 * m.purity);
             font::draw_text(&mut overview, 4, y + 30, &text, INK, 1);
         }
         for (j, &i) in info.shown.iter().take(OVERVIEW_MAX).enumerate() {

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::Result;
+use crate::{Error, Result};
 
 /// Decimals for scores (NMI, ACC, ARI) and losses.
 pub const DECIMALS: usize = 6;
@@ -142,6 +142,51 @@ impl CsvLog {
         crate::io::write_atomic(&self.path, self.text.as_bytes())
     }
 
+    /// Reopens a log an earlier (interrupted) run wrote, for `--resume`: the header must be
+    /// `columns`; the rows for which `keep` is true are kept (rows after the checkpoint are
+    /// dropped, they will be written again) and returned split into cells. A missing file
+    /// gives an empty log.
+    pub fn reopen(
+        path: impl AsRef<Path>,
+        columns: &[&str],
+        mut keep: impl FnMut(&[&str]) -> bool,
+    ) -> Result<(Self, Vec<Vec<String>>)> {
+        let path = path.as_ref();
+        let mut log = CsvLog::new(path, columns);
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((log, Vec::new())),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let mut lines = text.lines();
+        let header = lines.next().unwrap_or("");
+        if header != columns.join(",") {
+            return Err(Error::data_row(
+                path,
+                1,
+                format!("header `{header}`, expected `{}`", columns.join(",")),
+            ));
+        }
+        let mut kept = Vec::new();
+        for (i, line) in lines.enumerate() {
+            // These logs hold numbers only, so a comma always separates cells.
+            let cells: Vec<&str> = line.split(',').collect();
+            if cells.len() != columns.len() {
+                return Err(Error::data_row(
+                    path,
+                    i + 2,
+                    format!("{} cells, expected {}", cells.len(), columns.len()),
+                ));
+            }
+            if keep(&cells) {
+                log.text.push_str(line);
+                log.text.push('\n');
+                kept.push(cells.iter().map(|c| c.to_string()).collect());
+            }
+        }
+        Ok((log, kept))
+    }
+
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -169,6 +214,33 @@ impl PretrainLog {
             losses: Vec::new(),
             scores: Vec::new(),
         }
+    }
+
+    /// Continues the log of an interrupted run from its checkpoint at `last_epoch`: rows up
+    /// to and including it are kept, later ones dropped.
+    pub fn resume(path: impl AsRef<Path>, last_epoch: usize) -> Result<Self> {
+        let path = path.as_ref();
+        let (log, rows) = CsvLog::reopen(path, &["epoch", "loss", "acc", "nmi"], |cells| {
+            cells[0].parse::<usize>().is_ok_and(|e| e <= last_epoch)
+        })?;
+        let mut losses = Vec::new();
+        let mut scores = Vec::new();
+        for row in &rows {
+            let epoch = parse_cell::<usize>(path, row, 0)?;
+            losses.push((epoch, parse_cell::<f64>(path, row, 1)?));
+            if !row[2].is_empty() {
+                scores.push((
+                    epoch,
+                    parse_cell::<f64>(path, row, 2)?,
+                    parse_cell::<f64>(path, row, 3)?,
+                ));
+            }
+        }
+        Ok(PretrainLog {
+            log,
+            losses,
+            scores,
+        })
     }
 
     /// `acc_nmi`: the AE+K-Means accuracy and NMI after this epoch, if computed.
@@ -219,6 +291,30 @@ impl DecLog {
         }
     }
 
+    /// Continues the log of an interrupted run from its checkpoint at step `last_iter`.
+    pub fn resume(path: impl AsRef<Path>, last_iter: usize) -> Result<Self> {
+        let path = path.as_ref();
+        let columns = ["iter", "acc", "nmi", "ari", "loss", "changed"];
+        let (log, cells) = CsvLog::reopen(path, &columns, |cells| {
+            cells[0].parse::<usize>().is_ok_and(|i| i <= last_iter)
+        })?;
+        let mut rows = Vec::new();
+        for row in &cells {
+            rows.push(DecLogRow {
+                iter: parse_cell(path, row, 0)?,
+                acc: parse_cell(path, row, 1)?,
+                nmi: parse_cell(path, row, 2)?,
+                ari: parse_cell(path, row, 3)?,
+                loss: parse_cell(path, row, 4)?,
+                changed: match row[5].as_str() {
+                    "" => None,
+                    _ => Some(parse_cell(path, row, 5)?),
+                },
+            });
+        }
+        Ok(DecLog { log, rows })
+    }
+
     pub fn append(&mut self, row: DecLogRow) -> Result<()> {
         self.rows.push(row);
         self.log.append(&[
@@ -234,4 +330,18 @@ impl DecLog {
     pub fn csv(&self) -> &CsvLog {
         &self.log
     }
+}
+
+/// Cell `column` of a reopened log's row, parsed.
+fn parse_cell<T: std::str::FromStr>(path: &Path, row: &[String], column: usize) -> Result<T> {
+    row[column].parse().map_err(|_| {
+        Error::data(
+            path,
+            format!(
+                "`{}` in row `{}` is not a number",
+                row[column],
+                row.join(",")
+            ),
+        )
+    })
 }
