@@ -12,6 +12,9 @@ use crate::{Error, Result};
 pub mod args;
 pub mod evaluate;
 pub mod make_dataset;
+pub mod predict;
+pub mod run;
+pub mod schedule;
 
 pub fn main(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
@@ -21,9 +24,7 @@ pub fn main(args: &[String]) -> Result<()> {
         )),
         Some("make-dataset") => make_dataset::main(&args[1..]),
         Some("evaluate") => evaluate::main(&args[1..]),
-        Some(other) => Err(Error::invalid(
-            "arguments",
-            format!("unknown command `{other}`"),
-        )),
+        Some("predict") => predict::main(&args[1..]),
+        Some(_) => run::main(args),
     }
 }

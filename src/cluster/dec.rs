@@ -110,9 +110,6 @@ pub struct DecState {
     pub iter: usize,
     /// argmax_j q_ij at the last target update, (N,); empty before the first.
     pub last_labels: Vec<usize>,
-    /// Sum and count of the batch losses since the last target update.
-    pub loss_sum: f64,
-    pub loss_steps: usize,
     /// SGD with its momentum (velocity) buffers.
     pub optimizer: Sgd,
 }
@@ -123,8 +120,6 @@ impl DecState {
         DecState {
             iter: 0,
             last_labels: Vec::new(),
-            loss_sum: 0.0,
-            loss_steps: 0,
             optimizer: Sgd::new(params.learning_rate, params.momentum, Nesterov::No),
         }
     }
@@ -134,8 +129,9 @@ impl DecState {
 pub struct TargetUpdate<'a> {
     /// SGD steps taken before this update.
     pub iter: usize,
-    /// Mean KL(P || Q) of the steps since the previous update (None at the first).
-    pub loss: Option<f32>,
+    /// KL(P || Q) over the fit set with the new target P: how far the model still is
+    /// from its own sharpened assignments.
+    pub loss: f32,
     /// Labels that changed since the previous update (all N at the first).
     pub changed: usize,
     /// argmax_j q_ij on the fit set, (N,).
@@ -250,8 +246,7 @@ impl Dec {
                 } else {
                     n
                 };
-                let loss = (state.loss_steps > 0)
-                    .then(|| (state.loss_sum / state.loss_steps as f64) as f32);
+                let loss = kl_divergence(&p_all, &q_all);
                 let converged = state.iter > 0 && (changed as f64) < params.tol * n as f64;
                 // The caller sees the state as it was before this update (a checkpoint
                 // taken here resumes by redoing this very update), and the new labels.
@@ -265,7 +260,6 @@ impl Dec {
                 };
                 let flow = on_update(&report);
                 state.last_labels = labels;
-                (state.loss_sum, state.loss_steps) = (0.0, 0);
                 if flow.is_break() {
                     return Ok(Stop::Stopped);
                 }
@@ -302,8 +296,6 @@ impl Dec {
                     loss,
                 });
             }
-            state.loss_sum += loss as f64;
-            state.loss_steps += 1;
 
             // backward: dL/dz and dL/dmu in closed form (eqs. 4, 5), then dL/dz through f
             let mut dz_b = MatMut::from_slice(&mut dz.as_mut_slice()[..b * d], b, d);

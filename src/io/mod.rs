@@ -2,5 +2,6 @@
 
 pub mod atomic;
 pub mod safetensors;
+pub mod weights;
 
 pub use atomic::{write_atomic, write_atomic_with};

@@ -1,0 +1,401 @@
+//! `deepcluster DATA_DIR [options]`: the tutorial's three-way comparison.
+//!
+//! 1. K-Means (k-means++, 20 restarts) on the raw pixels;
+//! 2. the 784-500-500-2000-10 autoencoder trained on reconstruction, then K-Means on its
+//!    10-d codes;
+//! 3. DEC: that encoder plus a Student's t clustering layer, trained on KL(P || Q).
+//!
+//! Each method fits on the fit images and is scored on the validation images (the article's
+//! ordered 70/30 split, or every labelled image with `--protocol all`). Everything a run
+//! writes goes to the output folder; the table goes to stdout, progress to stderr.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::cli::args::{self, Method, Parsed, ProtocolArg, RunOptions};
+use crate::cli::schedule::Schedule;
+use crate::cluster::dec::argmax_rows;
+use crate::cluster::{Dec, DecState, KMeans, KMeansParams};
+use crate::data::{self, Dataset, Protocol};
+use crate::io::weights;
+use crate::linalg::Matrix;
+use crate::metrics::{self, Scores};
+use crate::nn::{Autoencoder, FitConfig};
+use crate::report::html::{self, Embedding, Figure, MethodSection, Page};
+use crate::report::montage::{ClusterPictures, write_montages};
+use crate::report::plot::{Series, line_chart};
+use crate::report::progress::Progress;
+use crate::report::table::{DecLog, DecLogRow, PretrainLog, ResultRow, print_results_table, write_results_csv};
+use crate::{Error, Result};
+
+pub fn main(args: &[String]) -> Result<()> {
+    match args::parse_run(args)? {
+        Parsed::Run(options) => in_pool(options.threads, || run(&options)),
+        Parsed::Help(text) => {
+            print!("{text}");
+            Ok(())
+        }
+        Parsed::Predict(_) => unreachable!("parse_run only parses the main command"),
+    }
+}
+
+/// Runs `f` on a rayon pool of `threads` workers (all cores if None), so that `--threads`
+/// governs every parallel loop of the run.
+pub fn in_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = threads {
+        builder = builder.num_threads(t);
+    }
+    let pool = builder.build().map_err(|e| Error::invalid("--threads", e.to_string()))?;
+    pool.install(f)
+}
+
+/// What one method produced on the validation images.
+struct Clustering {
+    scores: Scores,
+    /// The cluster of each validation image, (N_val,).
+    assignment: Vec<usize>,
+    /// How surely each image belongs to its cluster (higher = surer), (N_val,).
+    confidence: Vec<f32>,
+}
+
+/// The run's shared context: options, data, the validation labels, progress, output folder.
+struct Run<'a> {
+    options: &'a RunOptions,
+    schedule: Schedule,
+    fit: Dataset,
+    validation: Dataset,
+    /// The validation images' classes, (N_val,).
+    truth: Vec<usize>,
+    progress: Progress,
+    results: Vec<ResultRow>,
+    sections: Vec<MethodSection>,
+    curves: Vec<Figure>,
+}
+
+fn run(options: &RunOptions) -> Result<()> {
+    let mut progress = Progress::new(options.quiet);
+    let protocol = match options.protocol {
+        ProtocolArg::Split => Protocol::Split,
+        ProtocolArg::All => Protocol::All,
+    };
+    let started = Instant::now();
+    let data = data::load_labelled(&options.data_dir, protocol)?;
+    let truth: Vec<usize> = match &data.validation.labels {
+        Some(labels) => labels.iter().map(|&l| l as usize).collect(),
+        None => {
+            return Err(Error::data(&options.data_dir, "the labelled images have no labels to score against"));
+        }
+    };
+    progress.note(&format!(
+        "loaded {} fit and {} validation images of {}x{} from {} in {:.1} s",
+        data.fit.len(),
+        data.validation.len(),
+        data.fit.height,
+        data.fit.width,
+        options.data_dir.display(),
+        started.elapsed().as_secs_f64()
+    ));
+    std::fs::create_dir_all(&options.out).map_err(|e| Error::io(&options.out, e))?;
+
+    let mut run = Run {
+        options,
+        schedule: Schedule::from_options(options),
+        fit: data.fit,
+        validation: data.validation,
+        truth,
+        progress,
+        results: Vec::new(),
+        sections: Vec::new(),
+        curves: Vec::new(),
+    };
+    let method = options.method;
+    if matches!(method, Method::Kmeans | Method::All) {
+        run.kmeans_on_pixels()?;
+    }
+    if matches!(method, Method::Ae | Method::Dec | Method::All) {
+        let pretrain_started = Instant::now();
+        let ae = run.autoencoder()?;
+        let codes_kmeans = run.kmeans_on_codes(&ae, pretrain_started, method != Method::Dec)?;
+        if matches!(method, Method::Dec | Method::All) {
+            run.dec(&ae, codes_kmeans, pretrain_started)?;
+        }
+    }
+    run.finish()
+}
+
+impl Run<'_> {
+    fn out(&self, name: &str) -> PathBuf {
+        self.options.out.join(name)
+    }
+
+    fn kmeans_params(&self) -> KMeansParams {
+        KMeansParams {
+            k: self.options.clusters,
+            n_init: self.schedule.kmeans_n_init,
+            seed: self.options.seed,
+            ..KMeansParams::default()
+        }
+    }
+
+    /// Scores a K-Means model on validation features (N_val, D); confidence is minus the
+    /// squared distance to the own centre.
+    fn score_kmeans(&self, model: &KMeans, features: &Matrix) -> Result<Clustering> {
+        let distances = model.distances(features.view()); // (N_val, k)
+        let mut assignment = Vec::with_capacity(distances.rows());
+        let mut confidence = Vec::with_capacity(distances.rows());
+        for row in distances.iter_rows() {
+            let (j, d) = row
+                .iter()
+                .enumerate()
+                .fold((0, f32::INFINITY), |best, (j, &d)| if d < best.1 { (j, d) } else { best });
+            assignment.push(j);
+            confidence.push(-d);
+        }
+        let scores = metrics::score(&self.truth, &assignment)?;
+        Ok(Clustering { scores, assignment, confidence })
+    }
+
+    /// Adds a method's row to the table and its montages to the page.
+    fn record(&mut self, method: &str, clustering: &Clustering, seconds: f64) -> Result<()> {
+        let s = clustering.scores;
+        self.progress.note(&format!(
+            "{method}: NMI {:.4}  ACC {:.4}  ARI {:.4}  ({seconds:.1} s)",
+            s.nmi, s.acc, s.ari
+        ));
+        self.results.push(ResultRow { method: method.to_string(), nmi: s.nmi, acc: s.acc, ari: s.ari, seconds });
+        let pictures = ClusterPictures {
+            images: &self.validation.images,
+            height: self.validation.height,
+            width: self.validation.width,
+            assignment: &clustering.assignment,
+            confidence: &clustering.confidence,
+            labels: Some(&self.truth),
+            clusters: self.options.clusters,
+        };
+        let montages = write_montages(self.out(&folder_name(method)), &pictures)?;
+        self.sections.push(MethodSection { name: method.to_string(), montages });
+        Ok(())
+    }
+
+    /// Method 1: K-Means on the pixels.
+    fn kmeans_on_pixels(&mut self) -> Result<()> {
+        self.progress.phase("kmeans", 1);
+        let started = Instant::now();
+        let model = self.kmeans_params().fit(self.fit.images.view())?;
+        let clustering = self.score_kmeans(&model, &self.validation.images)?;
+        let seconds = started.elapsed().as_secs_f64();
+        self.progress.finish(&format!("inertia {:.1}, {} iterations", model.inertia, model.n_iter));
+        self.record("kmeans", &clustering, seconds)
+    }
+
+    /// The pretrained autoencoder: loaded with `--ae-weights`, else trained here, logging
+    /// the loss every epoch and AE+K-Means scores every `score_every` epochs.
+    fn autoencoder(&mut self) -> Result<Autoencoder> {
+        let input = self.fit.images.cols();
+        if let Some(path) = &self.options.ae_weights {
+            let ae = weights::load_autoencoder(path)?;
+            if ae.dims()[0] != input {
+                return Err(Error::data(
+                    path,
+                    format!("the autoencoder takes {} values per image, these images have {input}", ae.dims()[0]),
+                ));
+            }
+            self.progress.note(&format!("loaded the autoencoder from {}", path.display()));
+            return Ok(ae);
+        }
+        let s = self.schedule.clone();
+        let dims = s.dims(input);
+        let mut rng = StdRng::seed_from_u64(self.options.seed);
+        let mut ae = Autoencoder::new(&dims, s.code_activation, s.output_activation, s.init, &mut rng)?;
+        let mut optimizer = s.pretrain_optimizer.build();
+        let mut log = PretrainLog::new(self.out("pretrain_log.csv"));
+        self.progress.phase("pretrain", s.pretrain_epochs);
+        self.progress.note(&format!(
+            "pretraining {} for {} epochs, batch {}, {}",
+            dims_text(&dims),
+            s.pretrain_epochs,
+            s.pretrain_batch,
+            s.pretrain_optimizer.describe()
+        ));
+        // Train in segments of `score_every` epochs: the shuffle of an epoch depends only
+        // on (seed, epoch), so segments see exactly the batches one long call would, and
+        // between segments the encoder is free to be scored.
+        let every = if s.score_every == 0 { s.pretrain_epochs } else { s.score_every };
+        let mut done = 0;
+        while done < s.pretrain_epochs {
+            let end = (done + every).min(s.pretrain_epochs);
+            let cfg = FitConfig { start_epoch: done, ..FitConfig::new(end, s.pretrain_batch, self.options.seed) };
+            let mut losses = Vec::new();
+            let progress = &mut self.progress;
+            ae.fit(&self.fit.images, &cfg, optimizer.as_mut(), &mut |r| {
+                progress.update(r.epoch, &format!("loss {:.5}", r.loss));
+                losses.push((r.epoch, r.loss as f64));
+                std::ops::ControlFlow::Continue(())
+            })?;
+            let scores = if end % every == 0 || end == s.pretrain_epochs {
+                let codes = ae.encoder.predict(&self.fit.images);
+                let model = self.kmeans_params().fit(codes.view())?;
+                let clustering = self.score_kmeans(&model, &ae.encoder.predict(&self.validation.images))?;
+                Some((clustering.scores.acc, clustering.scores.nmi))
+            } else {
+                None
+            };
+            for (i, &(epoch, loss)) in losses.iter().enumerate() {
+                let last = i + 1 == losses.len();
+                log.append(epoch, loss, if last { scores } else { None })?;
+            }
+            if let Some((acc, nmi)) = scores {
+                self.progress.note(&format!("epoch {end}: AE+K-Means ACC {acc:.4} NMI {nmi:.4}"));
+            }
+            done = end;
+        }
+        self.progress.finish(&format!("final loss {:.5}", log.losses.last().map_or(f64::NAN, |l| l.1)));
+        weights::save_autoencoder(self.out(weights::AE_FILE), &ae)?;
+        self.plot_pretraining(&log)?;
+        Ok(ae)
+    }
+
+    fn plot_pretraining(&mut self, log: &PretrainLog) -> Result<()> {
+        let path = self.out("pretrain_loss.png");
+        let losses = log.losses.iter().map(|&(e, l)| (e as f64, l)).collect();
+        line_chart(&path, "Autoencoder reconstruction loss (MSE)", "epoch", &[Series::new("loss", losses)])?;
+        self.curves.push(Figure { caption: "Pretraining: reconstruction loss per epoch".into(), path });
+        if !log.scores.is_empty() {
+            let path = self.out("pretrain_scores.png");
+            let acc = log.scores.iter().map(|&(e, a, _)| (e as f64, a)).collect();
+            let nmi = log.scores.iter().map(|&(e, _, n)| (e as f64, n)).collect();
+            line_chart(&path, "AE + K-Means on the validation set", "epoch", &[
+                Series::new("ACC", acc),
+                Series::new("NMI", nmi),
+            ])?;
+            self.curves.push(Figure { caption: "Pretraining: AE+K-Means ACC and NMI".into(), path });
+        }
+        Ok(())
+    }
+
+    /// Method 2: K-Means on the autoencoder's codes. Returns the K-Means model, which also
+    /// gives DEC its initial centres (the paper's section 3.2).
+    fn kmeans_on_codes(&mut self, ae: &Autoencoder, pretrain_started: Instant, score: bool) -> Result<KMeans> {
+        let mut encoder = ae.encoder.clone();
+        self.progress.phase("ae+kmeans", 1);
+        let codes = encoder.predict(&self.fit.images); // (N_fit, 10)
+        let model = self.kmeans_params().fit(codes.view())?;
+        self.progress.finish(&format!("inertia {:.3}", model.inertia));
+        if score {
+            let clustering = self.score_kmeans(&model, &encoder.predict(&self.validation.images))?;
+            let seconds = pretrain_started.elapsed().as_secs_f64();
+            self.record("ae+kmeans", &clustering, seconds)?;
+        }
+        Ok(model)
+    }
+
+    /// Method 3: DEC, from the pretrained encoder and the centres of K-Means on its codes.
+    fn dec(&mut self, ae: &Autoencoder, init: KMeans, pretrain_started: Instant) -> Result<()> {
+        let params = self.schedule.dec.clone();
+        let mut dec = Dec::new(ae.encoder.clone(), init.centroids);
+        let mut state = DecState::new(&params);
+        let mut log = DecLog::new(self.out("dec_log.csv"));
+        let updates = params.max_iter / params.update_interval;
+        self.progress.phase("dec", updates);
+        let started = Instant::now();
+        let (validation, truth, progress) = (&self.validation, &self.truth, &mut self.progress);
+        let mut failure = None;
+        let stop = dec.fit(&self.fit.images, &params, &mut state, &mut |u| {
+            // Score the model as it is now on the validation images.
+            let mut model = u.model.clone();
+            let pred = model.predict(&validation.images, params.alpha);
+            let row = metrics::score(truth, &pred).map(|s| DecLogRow {
+                iter: u.iter,
+                acc: s.acc,
+                nmi: s.nmi,
+                ari: s.ari,
+                loss: u.loss as f64,
+                changed: (u.iter > 0).then_some(u.changed),
+            });
+            match row.and_then(|row| {
+                progress.update(
+                    u.iter / params.update_interval,
+                    &format!(
+                        "step {} KL {:.5} changed {:.2}% ACC {:.4} NMI {:.4}",
+                        u.iter,
+                        u.loss,
+                        100.0 * u.changed as f64 / u.labels.len() as f64,
+                        row.acc,
+                        row.nmi
+                    ),
+                );
+                log.append(row)
+            }) {
+                Ok(()) => std::ops::ControlFlow::Continue(()),
+                Err(e) => {
+                    failure = Some(e);
+                    std::ops::ControlFlow::Break(())
+                }
+            }
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        self.progress.finish(&format!("{stop:?} after {} steps", state.iter));
+        weights::save_dec(self.out(weights::DEC_FILE), &dec, params.alpha)?;
+
+        let q = dec.soft_assign(&self.validation.images, params.alpha); // (N_val, K)
+        let assignment = argmax_rows(&q);
+        let confidence = q.iter_rows().zip(&assignment).map(|(row, &j)| row[j]).collect();
+        let scores = metrics::score(&self.truth, &assignment)?;
+        let clustering = Clustering { scores, assignment, confidence };
+        let seconds = if self.options.ae_weights.is_some() {
+            started.elapsed().as_secs_f64()
+        } else {
+            pretrain_started.elapsed().as_secs_f64()
+        };
+        self.record("dec", &clustering, seconds)?;
+
+        let path = self.out("dec_scores.png");
+        let points = |f: fn(&DecLogRow) -> f64| log.rows.iter().map(|r| (r.iter as f64, f(r))).collect();
+        line_chart(&path, "DEC on the validation set", "SGD step", &[
+            Series::new("ACC", points(|r| r.acc)),
+            Series::new("NMI", points(|r| r.nmi)),
+        ])?;
+        self.curves.push(Figure { caption: "DEC: ACC and NMI at each target update".into(), path });
+        Ok(())
+    }
+
+    /// The table, results.csv and index.html.
+    fn finish(mut self) -> Result<()> {
+        write_results_csv(self.out("results.csv"), &self.results)?;
+        print_results_table(&self.results);
+        let o = self.options;
+        let page = Page {
+            title: "deepcluster: MNIST digits clustered without labels".into(),
+            summary: vec![
+                format!("data: {} ({} fit images, {} validation images)", o.data_dir.display(), self.fit.len(), self.validation.len()),
+                format!("protocol: {}, preset: {}, seed: {}", o.protocol.as_str(), o.preset.as_str(), o.seed),
+            ],
+            results: std::mem::take(&mut self.results),
+            curves: std::mem::take(&mut self.curves),
+            methods: std::mem::take(&mut self.sections),
+        };
+        html::write_index(self.out("index.html"), &page, Embedding::Auto)?;
+        self.progress.note(&format!("wrote {}", o.out.display()));
+        Ok(())
+    }
+}
+
+/// The output sub-folder of a method's pictures: `ae+kmeans` becomes `ae_kmeans`.
+fn folder_name(method: &str) -> String {
+    method.replace('+', "_")
+}
+
+fn dims_text(dims: &[usize]) -> String {
+    dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("-")
+}
+
+/// Where a run's outputs go, for callers that need a path before the run.
+pub fn output_path(options: &RunOptions, name: &str) -> PathBuf {
+    Path::new(&options.out).join(name)
+}
