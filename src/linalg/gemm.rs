@@ -10,7 +10,13 @@
 //! BLAS semantics for beta: when `beta == 0`, C is overwritten and its old contents are
 //! never read (so NaN or garbage in C does not leak into the result).
 
+use rayon::prelude::*;
+
+use super::kernel::{Blocking, Kernel, dot_rows, microkernel};
 use super::matrix::{MatMut, MatRef};
+use super::pack::{
+    A_BUF, B_BUF, Operand, pack_a_panel, pack_b_panel, pack_b_transposed, with_scratch,
+};
 
 /// Whether a GEMM operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -50,7 +56,10 @@ pub(crate) fn check_shapes(
     (m, k, n)
 }
 
-/// `C = alpha * op(A) * op(B) + beta * C`.
+/// `C = alpha * op(A) * op(B) + beta * C`, with the kernel chosen for this CPU
+/// ([`Kernel::selected`]).
+///
+/// Runs on the current rayon pool; the result is bit-identical for any number of threads.
 #[track_caller]
 pub fn gemm(
     alpha: f32,
@@ -61,8 +70,217 @@ pub fn gemm(
     beta: f32,
     c: MatMut<'_>,
 ) {
-    check_shapes(&a, op_a, &b, op_b, &c);
-    gemm_naive(alpha, a, op_a, b, op_b, beta, c);
+    gemm_with(Kernel::selected(), alpha, a, op_a, b, op_b, beta, c);
+}
+
+/// Like [`gemm`] with a given micro-kernel: for tests and comparisons.
+///
+/// Panics if this CPU cannot run `kernel` (see [`Kernel::is_available`]).
+#[track_caller]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_with(
+    kernel: Kernel,
+    alpha: f32,
+    a: MatRef<'_>,
+    op_a: Transpose,
+    b: MatRef<'_>,
+    op_b: Transpose,
+    beta: f32,
+    mut c: MatMut<'_>,
+) {
+    let (m, k, n) = check_shapes(&a, op_a, &b, op_b, &c);
+    assert!(
+        kernel.is_available(),
+        "gemm: the {} kernel needs {}, which this CPU lacks",
+        kernel.name(),
+        kernel.features()
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    let rs_c = c.row_stride();
+    // C's storage from (0, 0) to (m - 1, n - 1): nothing past it is ever touched.
+    let c_data = &mut c.as_mut_slice()[..(m - 1) * rs_c + n];
+    if k == 0 || alpha == 0.0 {
+        // BLAS: op(A) * op(B) is not computed (nor A and B read) when it cannot contribute.
+        scale(beta, c_data, rs_c, m, n);
+        return;
+    }
+    let a = Operand::new(a, op_a);
+    let b = Operand::new(b, op_b);
+    let shape = Shape { m, k, n };
+    if n <= SKINNY_MAX_N && a.cs == 1 {
+        gemm_skinny(kernel, shape, alpha, a, b, beta, c_data, rs_c);
+    } else {
+        gemm_blis(kernel, shape, alpha, a, b, beta, c_data, rs_c);
+    }
+}
+
+/// op(A) is (m, k), op(B) is (k, n), C is (m, n).
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    m: usize,
+    k: usize,
+    n: usize,
+}
+
+/// C with at most this many columns, and rows of op(A) contiguous, takes the skinny path:
+/// a blocked tile of NR = 16 or 32 columns would spend most of its lanes on padding.
+const SKINNY_MAX_N: usize = 12;
+
+/// Below this many multiply-adds a GEMM runs on the calling thread: handing work to rayon
+/// costs a few microseconds.
+const PARALLEL_MIN_MACS: usize = 1 << 18;
+
+/// Rows of C per task on the skinny path: fixed, so the split never depends on the pool.
+const SKINNY_ROWS_PER_TASK: usize = 64;
+
+/// `C = beta * C` on the (m, n) block, without reading C when beta == 0.
+fn scale(beta: f32, c: &mut [f32], rs_c: usize, m: usize, n: usize) {
+    for i in 0..m {
+        let row = &mut c[i * rs_c..i * rs_c + n];
+        if beta == 0.0 {
+            row.fill(0.0);
+        } else if beta != 1.0 {
+            row.iter_mut().for_each(|x| *x *= beta);
+        }
+    }
+}
+
+/// Number of blocks of at most `max` that `len` splits into, and a block length that
+/// splits it into that many nearly equal blocks, rounded up to a multiple of `unit`.
+/// Equal blocks avoid a thin last block (e.g. k = 784 as 4 x 196, not 3 x 256 + 16).
+fn balanced_block(len: usize, max: usize, unit: usize) -> usize {
+    let blocks = len.div_ceil(max).max(1);
+    len.div_ceil(blocks).div_ceil(unit) * unit
+}
+
+/// The BLIS algorithm (Van Zee and van de Geijn, 2015): five loops around a micro-kernel.
+///
+/// The split of every loop depends only on the shape and the kernel's block sizes, never
+/// on the number of threads, and each C element is summed over k in the same order (KC
+/// blocks in turn, p ascending inside the micro-kernel): results are bit-identical for any
+/// pool size. Threads share LOOP 3 (blocks of rows of C, disjoint slices); k is never split.
+#[allow(clippy::too_many_arguments)]
+fn gemm_blis(
+    kernel: Kernel,
+    Shape { m, k, n }: Shape,
+    alpha: f32,
+    a: Operand<'_>,
+    b: Operand<'_>,
+    beta: f32,
+    c: &mut [f32],
+    rs_c: usize,
+) {
+    let Blocking { mr, nr, mc, kc, nc } = kernel.blocking();
+    let nc = balanced_block(n, nc, nr);
+    let kc = balanced_block(k, kc, 1);
+    // At least 4 row blocks where there are rows enough, so 2 to 4 threads share LOOP 3
+    // evenly even for a batch of 256.
+    let mc = balanced_block(m, mc.min(m.div_ceil(4)).max(mr), mr);
+    let parallel = m * n * k >= PARALLEL_MIN_MACS;
+
+    with_scratch(&B_BUF, kc * nc, |b_packed| {
+        // LOOP 5: columns of C, NC at a time.
+        for jc in (0..n).step_by(nc) {
+            let ncb = nc.min(n - jc);
+            // LOOP 4: the shared dimension, KC at a time. Later blocks add onto C.
+            for pc in (0..k).step_by(kc) {
+                let kcb = kc.min(k - pc);
+                let beta_pc = if pc == 0 { beta } else { 1.0 };
+
+                // B~: op(B)[pc.., jc..] as ncb / NR panels of kcb x NR.
+                let b_packed = &mut b_packed[..ncb.div_ceil(nr) * kcb * nr];
+                let pack_b = |(jp, panel): (usize, &mut [f32])| {
+                    let j0 = jc + jp * nr;
+                    pack_b_panel(b, pc, kcb, j0, nr.min(n - j0), nr, panel);
+                };
+                if parallel {
+                    b_packed
+                        .par_chunks_mut(kcb * nr)
+                        .enumerate()
+                        .for_each(pack_b);
+                } else {
+                    b_packed.chunks_mut(kcb * nr).enumerate().for_each(pack_b);
+                }
+                let b_packed = &*b_packed;
+
+                // LOOP 3: rows of C, MC at a time; each block owns its rows of C.
+                let row_block = |(ib, c_block): (usize, &mut [f32])| {
+                    let ic = ib * mc;
+                    let mcb = mc.min(m - ic);
+                    with_scratch(&A_BUF, mcb.div_ceil(mr) * kcb * mr, |a_packed| {
+                        // A~: op(A)[ic.., pc..] as mcb / MR panels of MR x kcb.
+                        for (ip, panel) in a_packed.chunks_mut(kcb * mr).enumerate() {
+                            let i0 = ic + ip * mr;
+                            pack_a_panel(a, i0, mr.min(m - i0), pc, kcb, mr, panel);
+                        }
+                        // LOOP 2: NR columns of the block at a time (one B~ panel, in L1).
+                        for (jp, b_panel) in b_packed.chunks(kcb * nr).enumerate() {
+                            let jr = jp * nr;
+                            // LOOP 1: MR rows at a time (one A~ panel, from L2).
+                            for (ip, a_panel) in a_packed.chunks(kcb * mr).enumerate() {
+                                let ir = ip * mr;
+                                microkernel(
+                                    kernel,
+                                    kcb,
+                                    alpha,
+                                    a_panel,
+                                    b_panel,
+                                    beta_pc,
+                                    &mut c_block[ir * rs_c + jc + jr..],
+                                    rs_c,
+                                    mr.min(mcb - ir),
+                                    nr.min(ncb - jr),
+                                );
+                            }
+                        }
+                    });
+                };
+                if parallel {
+                    c.par_chunks_mut(mc * rs_c).enumerate().for_each(row_block);
+                } else {
+                    c.chunks_mut(mc * rs_c).enumerate().for_each(row_block);
+                }
+            }
+        }
+    });
+}
+
+/// The skinny path, for C with few columns (the code layer's 10 units, 10 K-Means centroids):
+/// each C element is one dot product of a row of op(A) with a column of op(B), and op(B)^T
+/// (n x k, small) is packed once so both are read with unit stride. Rows of C are split into
+/// fixed blocks of `SKINNY_ROWS_PER_TASK`; every element's sum is independent of the split.
+#[allow(clippy::too_many_arguments)]
+fn gemm_skinny(
+    kernel: Kernel,
+    Shape { m, k, n }: Shape,
+    alpha: f32,
+    a: Operand<'_>,
+    b: Operand<'_>,
+    beta: f32,
+    c: &mut [f32],
+    rs_c: usize,
+) {
+    debug_assert!(a.cs == 1);
+    with_scratch(&B_BUF, n * k, |bt| {
+        pack_b_transposed(b, k, n, bt);
+        let bt = &*bt;
+        let rows_task = |(t, c_rows): (usize, &mut [f32])| {
+            let i0 = t * SKINNY_ROWS_PER_TASK;
+            let rows = SKINNY_ROWS_PER_TASK.min(m - i0);
+            let a_rows = &a.data[i0 * a.rs..];
+            dot_rows(
+                kernel, rows, n, k, alpha, a_rows, a.rs, bt, beta, c_rows, rs_c,
+            );
+        };
+        let chunk = SKINNY_ROWS_PER_TASK * rs_c;
+        if m * n * k >= PARALLEL_MIN_MACS {
+            c.par_chunks_mut(chunk).enumerate().for_each(rows_task);
+        } else {
+            c.chunks_mut(chunk).enumerate().for_each(rows_task);
+        }
+    });
 }
 
 /// The reference: the textbook triple loop, summing over k in increasing order.
