@@ -107,6 +107,8 @@ const DOT_ROWS: usize = 2;
 /// Columns of C handled together: 2 x 5 = 10 accumulators (the code layer's and K-Means'
 /// n = 10 in one pass), + 2 A vectors + 1 B vector of the 16 registers.
 const DOT_COLS: usize = 5;
+/// How far ahead in a row of A the skinny path prefetches, in floats (1 KiB).
+const PREFETCH_AHEAD: usize = 256;
 
 /// See `kernel::dot_rows` for the contract.
 ///
@@ -161,7 +163,7 @@ pub(super) unsafe fn dot_rows(
 /// R rows of A against C rows of B^T: R x C dot products of length k, 8 lanes at a time,
 /// summed across lanes at the end, then the k % 8 tail.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 unsafe fn dot_block<const R: usize, const C: usize>(
     k: usize,
     alpha: f32,
@@ -180,6 +182,12 @@ unsafe fn dot_block<const R: usize, const C: usize>(
         let mut p = 0;
         while p < k8 {
             let av: [__m256; R] = std::array::from_fn(|r| _mm256_loadu_ps(a.add(r * rs_a + p)));
+            // A streams from memory once (34,300 x 784 for K-Means): ask for it early.
+            // A prefetch never faults, so running past the row's end is harmless.
+            for r in 0..R {
+                let ahead = a.wrapping_add(r * rs_a + p + PREFETCH_AHEAD);
+                _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
+            }
             for col in 0..C {
                 let bv = _mm256_loadu_ps(bt.add(col * k + p));
                 for r in 0..R {
