@@ -102,7 +102,18 @@ pub(crate) fn pack_b_panel(
         dst.fill(0.0);
     }
     if b.cs == 1 {
-        // op(B)'s rows are contiguous (the forward pass's weights): NR-wide copies.
+        // op(B)'s rows are contiguous (the forward pass's weights): NR-wide copies, of a
+        // length known at compile time for whole panels (a call to memcpy per row of 16
+        // floats would cost more than the copy).
+        let src = &b.data[p0 * b.rs + j0..];
+        if cols == nr {
+            match nr {
+                8 => return copy_rows::<8>(dst, src, b.rs),
+                16 => return copy_rows::<16>(dst, src, b.rs),
+                32 => return copy_rows::<32>(dst, src, b.rs),
+                _ => {}
+            }
+        }
         for (p, row) in dst.chunks_exact_mut(nr).enumerate() {
             let start = (p0 + p) * b.rs + j0;
             row[..cols].copy_from_slice(&b.data[start..start + cols]);
@@ -122,6 +133,16 @@ pub(crate) fn pack_b_panel(
                 *x = b.at(p0 + p, j0 + jj);
             }
         }
+    }
+}
+
+/// Copies N floats from each row of `src` (row stride `rs`) into consecutive N-wide rows
+/// of `dst`.
+fn copy_rows<const N: usize>(dst: &mut [f32], src: &[f32], rs: usize) {
+    for (p, row) in dst.chunks_exact_mut(N).enumerate() {
+        let from: &[f32; N] = src[p * rs..p * rs + N].try_into().expect("N floats");
+        let to: &mut [f32; N] = row.try_into().expect("N floats");
+        *to = *from;
     }
 }
 

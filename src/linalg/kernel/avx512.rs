@@ -51,6 +51,13 @@ unsafe fn microkernel_body(
     // m x n tile of C (the caller's contract); the intrinsics need avx512f, which the
     // `#[target_feature]` wrapper's caller guarantees.
     unsafe {
+        // Bring the C tile towards L1 while the loop below runs: its rows are far apart.
+        // A prefetch never faults, so the edge of C is harmless.
+        for i in 0..m {
+            let ci = c.wrapping_add(i * rs_c);
+            _mm_prefetch::<_MM_HINT_T0>(ci.cast());
+            _mm_prefetch::<_MM_HINT_T0>(ci.wrapping_add(NR - 1).cast());
+        }
         let mut acc = [[_mm512_setzero_ps(); NV]; MR];
         for p in 0..kc {
             let bp = b.add(p * NR);
