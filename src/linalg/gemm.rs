@@ -29,8 +29,10 @@
 //! block, and each KC block of B~ is still read from L3 as before. Block sizes: `Kernel::blocking` in `kernel/mod.rs`. Packing: `pack.rs`.
 //!
 //! C with very few columns (n <= 12: the code layer, the K-Means distances) takes a second,
-//! simpler path: one dot product per element, 8 or 16 values of k at a time (see
-//! `gemm_skinny`), because a tile of 16 or 32 columns would mostly compute padding.
+//! simpler path: one dot product per element, 8 values of k at a time (see
+//! `gemm_skinny`), because a tile of 16 or 32 columns would mostly compute padding. Where
+//! op(A) is stored transposed, the blocked algorithm computes C^T instead
+//! (`gemm_skinny_transposed`).
 //!
 //! Threads (rayon) share LOOP 3's blocks of rows of C. Every split depends on the shape
 //! only, and no element's sum over k is ever divided between threads, so the result is
@@ -137,6 +139,8 @@ pub fn gemm_with(
     let shape = Shape { m, k, n };
     if n <= SKINNY_MAX_N && a.cs == 1 {
         gemm_skinny(kernel, shape, alpha, a, b, beta, c_data, rs_c);
+    } else if n <= SKINNY_MAX_N {
+        gemm_skinny_transposed(kernel, shape, alpha, a, b, beta, c_data, rs_c);
     } else {
         gemm_blis(kernel, shape, alpha, a, b, beta, c_data, rs_c);
     }
@@ -283,6 +287,44 @@ fn gemm_blis(
             }
         }
     });
+}
+
+/// Few columns of C but op(A) stored transposed (the code layer's weight gradient
+/// x^T dy, (2000, 256) (256, 10)): compute C^T = op(B)^T op(A)^T (n x m, few *rows*, where a
+/// tile's MR rows waste little) with the blocked algorithm into a small buffer, then
+/// C = alpha * (C^T)^T + beta * C. op(A)^T is then A as stored: its rows pack by plain copies.
+#[allow(clippy::too_many_arguments)]
+fn gemm_skinny_transposed(
+    kernel: Kernel,
+    Shape { m, k, n }: Shape,
+    alpha: f32,
+    a: Operand<'_>,
+    b: Operand<'_>,
+    beta: f32,
+    c: &mut [f32],
+    rs_c: usize,
+) {
+    let b_t = Operand {
+        data: b.data,
+        rs: b.cs,
+        cs: b.rs,
+    };
+    let a_t = Operand {
+        data: a.data,
+        rs: a.cs,
+        cs: a.rs,
+    };
+    // c_t is (n, m): at most SKINNY_MAX_N x m floats.
+    let mut c_t = vec![0.0f32; n * m];
+    let shape_t = Shape { m: n, k, n: m };
+    gemm_blis(kernel, shape_t, 1.0, b_t, a_t, 0.0, &mut c_t, m);
+    for i in 0..m {
+        let row = &mut c[i * rs_c..i * rs_c + n];
+        for (j, cij) in row.iter_mut().enumerate() {
+            let ab = alpha * c_t[j * m + i];
+            *cij = if beta == 0.0 { ab } else { ab + beta * *cij };
+        }
+    }
 }
 
 /// The skinny path, for C with few columns (the code layer's 10 units, 10 K-Means centroids):
