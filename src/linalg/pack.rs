@@ -64,12 +64,20 @@ pub(crate) fn pack_a_panel(
     }
     if a.rs == 1 {
         // op(A)'s columns are contiguous (A stored transposed): copy MR at a time.
+        let src = &a.data[p0 * a.cs + i0..];
+        if rows == mr && copy_rows_fixed(mr, dst, src, a.cs) {
+            return;
+        }
         for (p, col) in dst.chunks_exact_mut(mr).enumerate() {
             let start = (p0 + p) * a.cs + i0;
             col[..rows].copy_from_slice(&a.data[start..start + rows]);
         }
     } else if a.cs == 1 {
-        // op(A)'s rows are contiguous: read each row once, write it with stride MR.
+        // op(A)'s rows are contiguous: interleave MR rows, element p of each in turn.
+        let src = &a.data[i0 * a.rs + p0..];
+        if rows == mr && interleave_fixed(mr, dst, src, a.rs, kc) {
+            return;
+        }
         for ii in 0..rows {
             let start = (i0 + ii) * a.rs + p0;
             let row = &a.data[start..start + kc];
@@ -106,20 +114,19 @@ pub(crate) fn pack_b_panel(
         // length known at compile time for whole panels (a call to memcpy per row of 16
         // floats would cost more than the copy).
         let src = &b.data[p0 * b.rs + j0..];
-        if cols == nr {
-            match nr {
-                8 => return copy_rows::<8>(dst, src, b.rs),
-                16 => return copy_rows::<16>(dst, src, b.rs),
-                32 => return copy_rows::<32>(dst, src, b.rs),
-                _ => {}
-            }
+        if cols == nr && copy_rows_fixed(nr, dst, src, b.rs) {
+            return;
         }
         for (p, row) in dst.chunks_exact_mut(nr).enumerate() {
             let start = (p0 + p) * b.rs + j0;
             row[..cols].copy_from_slice(&b.data[start..start + cols]);
         }
     } else if b.rs == 1 {
-        // op(B)'s columns are contiguous (B stored transposed): read each once.
+        // op(B)'s columns are contiguous (B stored transposed): interleave NR columns.
+        let src = &b.data[j0 * b.cs + p0..];
+        if cols == nr && interleave_fixed(nr, dst, src, b.cs, kc) {
+            return;
+        }
         for jj in 0..cols {
             let start = (j0 + jj) * b.cs + p0;
             let column = &b.data[start..start + kc];
@@ -132,6 +139,45 @@ pub(crate) fn pack_b_panel(
             for (jj, x) in row[..cols].iter_mut().enumerate() {
                 *x = b.at(p0 + p, j0 + jj);
             }
+        }
+    }
+}
+
+/// `copy_rows::<N>` for the tile widths the kernels use; false (nothing done) for others.
+/// A copy whose length is known at compile time is a few vector moves, where a call to
+/// memcpy per 6 or 16 floats would cost more than the copy.
+fn copy_rows_fixed(n: usize, dst: &mut [f32], src: &[f32], rs: usize) -> bool {
+    match n {
+        4 => copy_rows::<4>(dst, src, rs),
+        6 => copy_rows::<6>(dst, src, rs),
+        8 => copy_rows::<8>(dst, src, rs),
+        16 => copy_rows::<16>(dst, src, rs),
+        32 => copy_rows::<32>(dst, src, rs),
+        _ => return false,
+    }
+    true
+}
+
+/// `interleave::<N>` for the tile widths the kernels use; false (nothing done) for others.
+fn interleave_fixed(n: usize, dst: &mut [f32], src: &[f32], stride: usize, len: usize) -> bool {
+    match n {
+        4 => interleave::<4>(dst, src, stride, len),
+        6 => interleave::<6>(dst, src, stride, len),
+        8 => interleave::<8>(dst, src, stride, len),
+        16 => interleave::<16>(dst, src, stride, len),
+        32 => interleave::<32>(dst, src, stride, len),
+        _ => return false,
+    }
+    true
+}
+
+/// `dst[p * N + t] = src[t * stride + p]` for t < N, p < len: N sequences of `len` floats,
+/// `stride` apart, interleaved (a transpose of an N x len block).
+fn interleave<const N: usize>(dst: &mut [f32], src: &[f32], stride: usize, len: usize) {
+    let seqs: [&[f32]; N] = std::array::from_fn(|t| &src[t * stride..t * stride + len]);
+    for (p, out) in dst.chunks_exact_mut(N).take(len).enumerate() {
+        for (x, seq) in out.iter_mut().zip(&seqs) {
+            *x = seq[p];
         }
     }
 }
