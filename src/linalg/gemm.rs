@@ -14,9 +14,10 @@
 //! # How it is fast: the BLIS algorithm
 //!
 //! ```text
-//! LOOP 5  for jc in 0..n step NC          B~ = pack(op(B)[.., jc..])  (k x NC, L3)
-//! LOOP 3   for ic in 0..m step MC         rows of C, shared by the threads
-//! LOOP 4    for pc in 0..k step KC        A~ = pack(op(A)[ic.., pc..]) (MC x KC, L2)
+//! LOOP 5  for jc in 0..n step NC
+//! LOOP 4   for pc in 0..k step KC          B~ = pack(op(B)[pc.., jc..]) (KC x NC, L2/L3)
+//! LOOP 3    for ic in 0..m step MC         A~ = pack(op(A)[ic.., pc..]) (MC x KC, L2)
+//!                                          (blocks of rows of C: shared by the threads)
 //! LOOP 2     for jr in 0..NC step NR      one B~ panel (KC x NR, L1)
 //! LOOP 1      for ir in 0..MC step MR     one A~ panel (MR x KC)
 //!               micro-kernel: C[ir.., jr..] (MR x NR, registers) += A~ panel * B~ panel
@@ -24,9 +25,10 @@
 //!
 //! Each loop keeps one operand in one level of the memory hierarchy while the loop inside
 //! it sweeps the other past it; only the micro-kernel (`kernel/`) is written per
-//! instruction set. Unlike textbook BLIS, LOOP 4 sits inside LOOP 3 and B~ is packed for
-//! all of k at once: the threads then meet once per NC columns instead of once per KC
-//! block, and each KC block of B~ is still read from L3 as before. Block sizes: `Kernel::blocking` in `kernel/mod.rs`. Packing: `pack.rs`.
+//! instruction set. The threads meet twice per KC block (pack B~, then
+//! LOOP 3); packing B~ for all of k at once would save those meetings but makes B~ k / KC
+//! times larger, out of L2 for the batch-256 shapes (196 x 500 floats is 392 KiB), and was
+//! not measurably faster on this shared machine. Block sizes: `Kernel::blocking` in `kernel/mod.rs`. Packing: `pack.rs`.
 //!
 //! C with very few columns (n <= 12: the code layer, the K-Means distances) takes a second,
 //! simpler path: one dot product per element, 8 values of k at a time (see
@@ -162,9 +164,6 @@ const SKINNY_MAX_N: usize = 12;
 /// costs a few microseconds.
 const PARALLEL_MIN_MACS: usize = 1 << 18;
 
-/// The most floats B~ may take (16 MiB, half of this machine's L3): NC shrinks for a long k.
-const B_PACKED_MAX: usize = 4 << 20;
-
 /// Rows of C per task on the skinny path: fixed, so the split never depends on the pool.
 const SKINNY_ROWS_PER_TASK: usize = 64;
 
@@ -206,59 +205,50 @@ fn gemm_blis(
     rs_c: usize,
 ) {
     let Blocking { mr, nr, mc, kc, nc } = kernel.blocking();
-    let kc = balanced_block(k, kc, 1);
-    let k_blocks = k.div_ceil(kc);
-    // B~ holds all of k for NC columns (see below); keep it within B_PACKED_MAX floats.
-    let nc = nc.min((B_PACKED_MAX / (k_blocks * kc)) / nr * nr).max(nr);
     let nc = balanced_block(n, nc, nr);
+    let kc = balanced_block(k, kc, 1);
     // At least 4 row blocks where there are rows enough, so 2 to 4 threads share LOOP 3
     // evenly even for a batch of 256.
     let mc = balanced_block(m, mc.min(m.div_ceil(4)).max(mr), mr);
     let parallel = m * n * k >= PARALLEL_MIN_MACS;
 
-    let panels_max = nc.div_ceil(nr);
-    with_scratch(&B_BUF, k_blocks * panels_max * kc * nr, |b_packed| {
+    with_scratch(&B_BUF, kc * nc, |b_packed| {
         // LOOP 5: columns of C, NC at a time.
         for jc in (0..n).step_by(nc) {
             let ncb = nc.min(n - jc);
-            let panels = ncb.div_ceil(nr);
+            // LOOP 4: the shared dimension, KC at a time. Later blocks add onto C.
+            for pc in (0..k).step_by(kc) {
+                let kcb = kc.min(k - pc);
+                let beta_pc = if pc == 0 { beta } else { 1.0 };
 
-            // B~: op(B)[.., jc..jc + ncb], for every KC block of LOOP 4 at once (so threads
-            // meet once per NC columns, not once per KC block): block q, panel jp is the
-            // kcb x NR piece op(B)[q * kc.., jc + jp * NR..], at (q * panels + jp) * kc * NR.
-            let b_packed = &mut b_packed[..k_blocks * panels * kc * nr];
-            let pack_b = |(idx, panel): (usize, &mut [f32])| {
-                let (pc, j0) = ((idx / panels) * kc, jc + (idx % panels) * nr);
-                pack_b_panel(b, pc, kc.min(k - pc), j0, nr.min(n - j0), nr, panel);
-            };
-            if parallel {
-                b_packed
-                    .par_chunks_mut(kc * nr)
-                    .enumerate()
-                    .for_each(pack_b);
-            } else {
-                b_packed.chunks_mut(kc * nr).enumerate().for_each(pack_b);
-            }
-            let b_packed = &*b_packed;
+                // B~: op(B)[pc.., jc..] as ncb / NR panels of kcb x NR.
+                let b_packed = &mut b_packed[..ncb.div_ceil(nr) * kcb * nr];
+                let pack_b = |(jp, panel): (usize, &mut [f32])| {
+                    let j0 = jc + jp * nr;
+                    pack_b_panel(b, pc, kcb, j0, nr.min(n - j0), nr, panel);
+                };
+                if parallel {
+                    b_packed
+                        .par_chunks_mut(kcb * nr)
+                        .enumerate()
+                        .for_each(pack_b);
+                } else {
+                    b_packed.chunks_mut(kcb * nr).enumerate().for_each(pack_b);
+                }
+                let b_packed = &*b_packed;
 
-            // LOOP 3: rows of C, MC at a time; each block owns its rows of C.
-            let row_block = |(ib, c_block): (usize, &mut [f32])| {
-                let ic = ib * mc;
-                let mcb = mc.min(m - ic);
-                with_scratch(&A_BUF, mcb.div_ceil(mr) * kc * mr, |a_packed| {
-                    // LOOP 4: the shared dimension, KC at a time. Later blocks add onto C.
-                    for (q, b_block) in b_packed.chunks(panels * kc * nr).enumerate() {
-                        let pc = q * kc;
-                        let kcb = kc.min(k - pc);
-                        let beta_pc = if pc == 0 { beta } else { 1.0 };
+                // LOOP 3: rows of C, MC at a time; each block owns its rows of C.
+                let row_block = |(ib, c_block): (usize, &mut [f32])| {
+                    let ic = ib * mc;
+                    let mcb = mc.min(m - ic);
+                    with_scratch(&A_BUF, mcb.div_ceil(mr) * kcb * mr, |a_packed| {
                         // A~: op(A)[ic.., pc..] as mcb / MR panels of MR x kcb.
-                        let a_packed = &mut a_packed[..mcb.div_ceil(mr) * kcb * mr];
                         for (ip, panel) in a_packed.chunks_mut(kcb * mr).enumerate() {
                             let i0 = ic + ip * mr;
                             pack_a_panel(a, i0, mr.min(m - i0), pc, kcb, mr, panel);
                         }
-                        // LOOP 2: NR columns at a time (one B~ panel, in L1).
-                        for (jp, b_panel) in b_block.chunks(kc * nr).enumerate() {
+                        // LOOP 2: NR columns of the block at a time (one B~ panel, in L1).
+                        for (jp, b_panel) in b_packed.chunks(kcb * nr).enumerate() {
                             let jr = jp * nr;
                             // LOOP 1: MR rows at a time (one A~ panel, from L2).
                             for (ip, a_panel) in a_packed.chunks(kcb * mr).enumerate() {
@@ -277,13 +267,13 @@ fn gemm_blis(
                                 );
                             }
                         }
-                    }
-                });
-            };
-            if parallel {
-                c.par_chunks_mut(mc * rs_c).enumerate().for_each(row_block);
-            } else {
-                c.chunks_mut(mc * rs_c).enumerate().for_each(row_block);
+                    });
+                };
+                if parallel {
+                    c.par_chunks_mut(mc * rs_c).enumerate().for_each(row_block);
+                } else {
+                    c.chunks_mut(mc * rs_c).enumerate().for_each(row_block);
+                }
             }
         }
     });
