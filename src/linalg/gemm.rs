@@ -25,10 +25,11 @@
 //!
 //! Each loop keeps one operand in one level of the memory hierarchy while the loop inside
 //! it sweeps the other past it; only the micro-kernel (`kernel/`) is written per
-//! instruction set. The threads meet twice per KC block (pack B~, then
-//! LOOP 3); packing B~ for all of k at once would save those meetings but makes B~ k / KC
-//! times larger, out of L2 for the batch-256 shapes (196 x 500 floats is 392 KiB), and was
-//! not measurably faster on this shared machine. Block sizes: `Kernel::blocking` in `kernel/mod.rs`. Packing: `pack.rs`.
+//! instruction set. Block sizes: `Kernel::blocking` in `kernel/mod.rs`. Packing: `pack.rs`.
+//!
+//! The threads meet twice per KC block (pack B~, then LOOP 3). Packing B~ for all of k at
+//! once would save those meetings but makes B~ k / KC times larger, out of L2 for the
+//! batch-256 shapes (196 x 500 floats is 392 KiB), and was not measurably faster here.
 //!
 //! C with very few columns (n <= 12: the code layer, the K-Means distances) takes a second,
 //! simpler path: one dot product per element, 8 values of k at a time (see
@@ -156,8 +157,8 @@ struct Shape {
     n: usize,
 }
 
-/// C with at most this many columns, and rows of op(A) contiguous, takes the skinny path:
-/// a blocked tile of NR = 16 or 32 columns would spend most of its lanes on padding.
+/// C with at most this many columns takes a skinny path (`gemm_skinny` or
+/// `gemm_skinny_transposed`): a tile of NR = 16 or 32 columns would mostly compute padding.
 const SKINNY_MAX_N: usize = 12;
 
 /// Below this many multiply-adds a GEMM runs on the calling thread: handing work to rayon
@@ -179,8 +180,8 @@ fn scale(beta: f32, c: &mut [f32], rs_c: usize, m: usize, n: usize) {
     }
 }
 
-/// Number of blocks of at most `max` that `len` splits into, and a block length that
-/// splits it into that many nearly equal blocks, rounded up to a multiple of `unit`.
+/// The block length that splits `len` into as few blocks of at most `max` as possible, all
+/// nearly equal, rounded up to a multiple of `unit` (so it may exceed `max` by < `unit`).
 /// Equal blocks avoid a thin last block (e.g. k = 784 as 4 x 196, not 3 x 256 + 16).
 fn balanced_block(len: usize, max: usize, unit: usize) -> usize {
     let blocks = len.div_ceil(max).max(1);
