@@ -1,7 +1,10 @@
 //! Linear algebra: the `Matrix` type and the GEMM every other module runs on.
 
 pub mod gemm;
+pub mod kernel;
 pub mod matrix;
+mod pack;
 
-pub use gemm::{Transpose, gemm, gemm_naive};
+pub use gemm::{Transpose, gemm, gemm_naive, gemm_with};
+pub use kernel::{Blocking, Kernel};
 pub use matrix::{MatMut, MatRef, Matrix};
