@@ -55,7 +55,11 @@ fn sample16(x: usize, y: usize, c: usize) -> u16 {
 
 /// The palette colour of index `i` (RGB).
 fn palette_colour(i: usize) -> [u8; 3] {
-    [(i * 37 % 256) as u8, (i * 91 % 256) as u8, (i * 151 % 256) as u8]
+    [
+        (i * 37 % 256) as u8,
+        (i * 91 % 256) as u8,
+        (i * 151 % 256) as u8,
+    ]
 }
 
 /// The sample stored at (x, y), channel `c`, for a bit depth of `bits` (palette: the index).
@@ -193,7 +197,12 @@ fn regenerate() {
             &[n, rows, cols],
             &im.data[..n * rows * cols],
         );
-        write_idx(&fixtures.join("idx").join(labels), 0x0801, &[n], &lb.data[..n]);
+        write_idx(
+            &fixtures.join("idx").join(labels),
+            0x0801,
+            &[n],
+            &lb.data[..n],
+        );
         pairs.push(images);
         pairs.push(labels);
     }
@@ -206,7 +215,10 @@ fn regenerate() {
             .output()
             .unwrap();
         assert!(out.status.success());
-        write(&fixtures.join("idx-gz").join(format!("{name}.gz")), &out.stdout);
+        write(
+            &fixtures.join("idx-gz").join(format!("{name}.gz")),
+            &out.stdout,
+        );
     }
 
     // The article's layout, by the project's own make-dataset.

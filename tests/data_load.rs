@@ -8,7 +8,9 @@ use std::process::Command;
 use deepcluster::data::{self, Layout, Protocol, idx, inflate};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 /// A fresh, empty folder under the system's temporary directory.
@@ -26,10 +28,16 @@ fn layouts_are_detected_from_the_folder_contents() {
         Layout::Article
     );
     assert_eq!(data::detect_layout(&fixture("idx")).unwrap(), Layout::Idx);
-    assert_eq!(data::detect_layout(&fixture("idx-gz")).unwrap(), Layout::Idx);
+    assert_eq!(
+        data::detect_layout(&fixture("idx-gz")).unwrap(),
+        Layout::Idx
+    );
     let empty = temp_dir("neither");
     let msg = data::detect_layout(&empty).unwrap_err().to_string();
-    assert!(msg.contains("train.csv") && msg.contains("t10k-labels-idx1-ubyte"), "{msg}");
+    assert!(
+        msg.contains("train.csv") && msg.contains("t10k-labels-idx1-ubyte"),
+        "{msg}"
+    );
     assert!(!msg.contains('\n'));
 }
 
@@ -63,7 +71,10 @@ fn split_protocol_fits_the_first_70_percent_in_order() {
     assert_eq!((l.fit.height, l.fit.width), (28, 28));
     assert_eq!(l.fit.images.shape(), (147, 784));
     // MNIST's first labels are 5 0 4 1 9 2 1 3 1 4.
-    assert_eq!(&l.fit.labels.as_ref().unwrap()[..10], &[5, 0, 4, 1, 9, 2, 1, 3, 1, 4]);
+    assert_eq!(
+        &l.fit.labels.as_ref().unwrap()[..10],
+        &[5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    );
     // Pixels agree with the raw IDX bytes / 255, in [0, 1].
     let raw = idx::read(&fixture("idx").join(idx::TRAIN_IMAGES)).unwrap();
     for (i, row) in l.validation.images.iter_rows().enumerate() {
@@ -82,7 +93,10 @@ fn all_protocol_fits_and_scores_every_labelled_image() {
     assert_eq!(l.fit.len(), 210);
     assert_eq!(l.fit, l.validation);
     let split = data::load_labelled(&fixture("idx-gz"), Protocol::Split).unwrap();
-    assert_eq!(l.fit.images.row(200), split.validation.images.row(200 - 147));
+    assert_eq!(
+        l.fit.images.row(200),
+        split.validation.images.row(200 - 147)
+    );
 }
 
 /// The error of loading `dir`'s labelled set, checked to be one line.
@@ -119,7 +133,10 @@ fn broken_inputs_are_one_line_errors_naming_file_line_and_problem() {
         "{msg}"
     );
     let msg = error_of(&broken("empty-csv"));
-    assert!(msg.ends_with("train.csv: empty file: expected a header line naming a `filename` column"), "{msg}");
+    assert!(
+        msg.ends_with("train.csv: empty file: expected a header line naming a `filename` column"),
+        "{msg}"
+    );
     let msg = error_of(&broken("missing-column"));
     assert!(
         msg.contains("train.csv, line 1: no `filename` column"),
@@ -131,7 +148,10 @@ fn broken_inputs_are_one_line_errors_naming_file_line_and_problem() {
         "{msg}"
     );
     let msg = error_of(&fixture("does-not-exist"));
-    assert!(msg.ends_with("fixtures/does-not-exist: no such data folder"), "{msg}");
+    assert!(
+        msg.ends_with("fixtures/does-not-exist: no such data folder"),
+        "{msg}"
+    );
     // test.csv has no labels, so it cannot be the labelled set; train.csv is missing here.
     let msg = error_of(&fixture("png"));
     assert!(msg.contains("png/train.csv: No such file"), "{msg}");
@@ -160,15 +180,33 @@ fn huge_claimed_sizes_are_refused_before_allocating() {
     fs::write(dir.join("train/b.png"), &good).unwrap();
     fs::write(dir.join("train/huge.png"), png_claiming(100_000, 100_000)).unwrap();
     // First image huge: refused by the size cap.
-    fs::write(dir.join("train.csv"), "filename,label\nhuge.png,1\na.png,2\nb.png,3\n").unwrap();
+    fs::write(
+        dir.join("train.csv"),
+        "filename,label\nhuge.png,1\na.png,2\nb.png,3\n",
+    )
+    .unwrap();
     let msg = error_of(&dir);
-    assert!(msg.contains("line 2: ") && msg.contains("huge.png: image is 100000x100000, more than"), "{msg}");
+    assert!(
+        msg.contains("line 2: ") && msg.contains("huge.png: image is 100000x100000, more than"),
+        "{msg}"
+    );
     // A later image huge: refused by comparing with the set's size.
-    fs::write(dir.join("train.csv"), "filename,label\na.png,1\nb.png,2\nhuge.png,3\n").unwrap();
+    fs::write(
+        dir.join("train.csv"),
+        "filename,label\na.png,1\nb.png,2\nhuge.png,3\n",
+    )
+    .unwrap();
     let msg = error_of(&dir);
-    assert!(msg.contains("huge.png: image is 100000x100000, but the other images are 28x28"), "{msg}");
+    assert!(
+        msg.contains("huge.png: image is 100000x100000, but the other images are 28x28"),
+        "{msg}"
+    );
     // A filename leaving the folder.
-    fs::write(dir.join("train.csv"), "filename,label\na.png,1\n../train/b.png,2\n").unwrap();
+    fs::write(
+        dir.join("train.csv"),
+        "filename,label\na.png,1\n../train/b.png,2\n",
+    )
+    .unwrap();
     assert!(error_of(&dir).contains("line 3: filename `../train/b.png` leaves the data folder"));
     fs::remove_dir_all(&dir).unwrap();
 }
@@ -184,13 +222,26 @@ fn broken_idx_files_name_the_file() {
     let gz = fs::read(&path).unwrap();
     fs::write(&path, &gz[..gz.len() / 2]).unwrap();
     let msg = error_of(&dir);
-    assert!(msg.contains("train-images-idx3-ubyte.gz: gzip data ends early"), "{msg}");
+    assert!(
+        msg.contains("train-images-idx3-ubyte.gz: gzip data ends early"),
+        "{msg}"
+    );
     fs::remove_file(&path).unwrap();
     let msg = error_of(&dir);
-    assert!(msg.contains("no such data folder") || msg.contains("no data found"), "{msg}");
-    fs::write(dir.join(idx::TRAIN_IMAGES), b"\x00\x00\x08\x03\x00\x00\x00\x02").unwrap();
+    assert!(
+        msg.contains("no such data folder") || msg.contains("no data found"),
+        "{msg}"
+    );
+    fs::write(
+        dir.join(idx::TRAIN_IMAGES),
+        b"\x00\x00\x08\x03\x00\x00\x00\x02",
+    )
+    .unwrap();
     let msg = error_of(&dir);
-    assert!(msg.contains("train-images-idx3-ubyte: IDX header is truncated"), "{msg}");
+    assert!(
+        msg.contains("train-images-idx3-ubyte: IDX header is truncated"),
+        "{msg}"
+    );
     fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -252,7 +303,10 @@ fn make_dataset_command_exits_non_zero_with_one_line_on_bad_input() {
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("does-not-exist: no such IDX folder"), "{stderr}");
+    assert!(
+        stderr.contains("does-not-exist: no such IDX folder"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"));
     fs::remove_dir_all(&out_dir).unwrap();
 }

@@ -48,7 +48,10 @@ pub fn read_listing(path: &Path) -> Result<Listing> {
 pub fn parse_listing(path: &Path, bytes: &[u8]) -> Result<Listing> {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
+        let line = 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
         Error::data_row(path, line, "not UTF-8 text")
     })?;
     let mut records = Records::new(text);
@@ -90,7 +93,8 @@ pub fn parse_listing(path: &Path, bytes: &[u8]) -> Result<Listing> {
     };
     let mut seen: HashMap<String, usize> = HashMap::new();
     while let Some(record) = records.next_record() {
-        let (line, fields) = record.map_err(|(line, problem)| Error::data_row(path, line, problem))?;
+        let (line, fields) =
+            record.map_err(|(line, problem)| Error::data_row(path, line, problem))?;
         if is_blank(&fields) {
             continue;
         }
@@ -129,7 +133,10 @@ pub fn parse_listing(path: &Path, bytes: &[u8]) -> Result<Listing> {
         listing.lines.push(line);
     }
     if listing.filenames.is_empty() {
-        return Err(Error::data(path, "no rows after the header: no images listed"));
+        return Err(Error::data(
+            path,
+            "no rows after the header: no images listed",
+        ));
     }
     Ok(listing)
 }

@@ -73,7 +73,10 @@ fn parse(path: &Path, mut bytes: Vec<u8>) -> Result<Idx> {
     if bytes[2] != 0x08 {
         return Err(Error::data(
             path,
-            format!("IDX data type 0x{:02x} is not unsigned bytes (0x08)", bytes[2]),
+            format!(
+                "IDX data type 0x{:02x} is not unsigned bytes (0x08)",
+                bytes[2]
+            ),
         ));
     }
     let ndims = bytes[3] as usize;
@@ -120,7 +123,10 @@ pub fn read_dir(dir: &Path) -> Result<IdxImages> {
         if images.dims.len() != 3 {
             return Err(Error::data(
                 &images_path,
-                format!("expected 3 dimensions (count, rows, cols), found {:?}", images.dims),
+                format!(
+                    "expected 3 dimensions (count, rows, cols), found {:?}",
+                    images.dims
+                ),
             ));
         }
         if labels.dims.len() != 1 || labels.dims[0] != images.dims[0] {
@@ -192,7 +198,10 @@ mod tests {
         let mut bytes = header(0x0803, &[2, 1, 3]);
         bytes.extend_from_slice(&[1, 2, 3]);
         let msg = parse(Path::new("imgs"), bytes).err().unwrap().to_string();
-        assert!(msg.starts_with("imgs: ") && msg.contains("found 3"), "{msg}");
+        assert!(
+            msg.starts_with("imgs: ") && msg.contains("found 3"),
+            "{msg}"
+        );
         let msg = parse(Path::new("imgs"), b"\x89PNG".to_vec())
             .err()
             .unwrap()

@@ -62,7 +62,9 @@ pub fn gunzip(input: &[u8], limit: usize) -> Result<Vec<u8>> {
 /// position just after it.
 fn gunzip_member(input: &[u8], start: usize, out: &mut Vec<u8>, limit: usize) -> Result<usize> {
     // RFC 1952 section 2.3: ID1 ID2 CM FLG MTIME(4) XFL OS, then optional fields.
-    let header = input.get(start..start + 10).ok_or(InflateError::Truncated)?;
+    let header = input
+        .get(start..start + 10)
+        .ok_or(InflateError::Truncated)?;
     if !is_gzip(header) {
         return Err(InflateError::Format("not a gzip file (bad magic number)"));
     }
@@ -86,7 +88,10 @@ fn gunzip_member(input: &[u8], start: usize, out: &mut Vec<u8>, limit: usize) ->
         if flags & flag != 0 {
             // A zero-terminated Latin-1 string (file name or comment), skipped.
             let rest = input.get(pos..).ok_or(InflateError::Truncated)?;
-            let end = rest.iter().position(|&b| b == 0).ok_or(InflateError::Truncated)?;
+            let end = rest
+                .iter()
+                .position(|&b| b == 0)
+                .ok_or(InflateError::Truncated)?;
             pos += end + 1;
         }
     }
@@ -229,7 +234,10 @@ impl<'a> BitReader<'a> {
 fn stored_block(bits: &mut BitReader<'_>, out: &mut Vec<u8>, limit: usize) -> Result<()> {
     bits.align_to_byte();
     let pos = bits.pos;
-    let header = bits.input.get(pos..pos + 4).ok_or(InflateError::Truncated)?;
+    let header = bits
+        .input
+        .get(pos..pos + 4)
+        .ok_or(InflateError::Truncated)?;
     let len = u16::from_le_bytes([header[0], header[1]]);
     let nlen = u16::from_le_bytes([header[2], header[3]]);
     if len != !nlen {
@@ -324,7 +332,9 @@ fn dynamic_codes(bits: &mut BitReader<'_>) -> Result<(Huffman, Huffman)> {
         return Err(InflateError::Format("too many length or distance codes"));
     }
     // The code length code's lengths come in this fixed, frequency-guessing order.
-    const ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+    const ORDER: [usize; 19] = [
+        16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
+    ];
     let mut cl_lengths = [0u8; 19];
     for &k in &ORDER[..hclen] {
         cl_lengths[k] = bits.bits(3)? as u8;
@@ -503,7 +513,11 @@ const fn crc_tables() -> [[u32; 256]; 4] {
         let mut c = n as u32;
         let mut k = 0;
         while k < 8 {
-            c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xedb8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
             k += 1;
         }
         t[0][n] = c;

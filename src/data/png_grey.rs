@@ -57,7 +57,11 @@ pub fn decode_grey(
     grey: &mut [u8],
 ) -> Result<()> {
     let (height, width) = size;
-    assert_eq!(grey.len(), height * width, "grey buffer is (height * width,)");
+    assert_eq!(
+        grey.len(),
+        height * width,
+        "grey buffer is (height * width,)"
+    );
     let bad = |e: png::DecodingError| Error::data(path, format!("not a readable PNG: {e}"));
 
     // The decoder's own allocations (row buffers, the inflate window) are capped too.
