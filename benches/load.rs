@@ -25,6 +25,19 @@ fn peak_rss() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// CPU time (user + system, all threads) this process has used, in seconds: on a shared
+/// machine a steadier figure than wall time. Fields 14 and 15 of /proc/self/stat, in ticks
+/// of 1/100 s (the USER_HZ Linux reports in).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces; the fields after it follow its ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 fn load_all(dir: &Path) -> usize {
     let labelled = data::load_labelled(dir, Protocol::Split).expect("load train.csv");
     let unlabelled = data::load_unlabelled(dir).expect("load test.csv");
@@ -46,11 +59,15 @@ fn main() {
     let rss_before = peak_rss();
     let mut count = load_all(&dir); // warm the page cache
     let mut times = Vec::new();
+    let cpu_start = cpu_seconds();
     for _ in 0..RUNS {
         let start = Instant::now();
         count = load_all(&dir);
         times.push(start.elapsed().as_secs_f64());
     }
+    let cpu = cpu_start
+        .zip(cpu_seconds())
+        .map(|(a, b)| (b - a) / RUNS as f64);
     println!(
         "load data/mnist: {count} images in {:.3} s (median of {RUNS}; runs {})",
         median(times.clone()),
@@ -60,6 +77,12 @@ fn main() {
             .collect::<Vec<_>>()
             .join(" ")
     );
+    if let Some(cpu) = cpu {
+        println!(
+            "cpu time per load: {cpu:.3} s (user + system, all {} threads)",
+            rayon::current_num_threads()
+        );
+    }
     let pixels = (count * 784 * 4) as f64;
     match (rss_before, peak_rss()) {
         (Some(before), Some(peak)) => println!(

@@ -40,17 +40,26 @@ fn shipped_mnist_has_the_article_layout_and_split() {
         labelled.fit.images.rows_range(0..n).to_matrix(),
         fixture.fit.images
     );
-    assert_eq!(&labelled.fit.labels.as_ref().unwrap()[..n], &fixture.fit.labels.unwrap()[..]);
+    assert_eq!(
+        &labelled.fit.labels.as_ref().unwrap()[..n],
+        &fixture.fit.labels.unwrap()[..]
+    );
 
     // Where MNIST's IDX files are at hand (CI has ../shared), all 70,000 must agree.
     let idx_dir = std::env::var_os("MNIST_IDX_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("../shared/data/mnist"));
     if !idx_dir.is_dir() {
-        eprintln!("SKIPPED: comparison with IDX files ({} absent)", idx_dir.display());
+        eprintln!(
+            "SKIPPED: comparison with IDX files ({} absent)",
+            idx_dir.display()
+        );
         return;
     }
     let from_idx = data::load_labelled(&idx_dir, Protocol::Split).unwrap();
-    assert!(from_idx == labelled, "data/mnist differs from the IDX files");
+    assert!(
+        from_idx == labelled,
+        "data/mnist differs from the IDX files"
+    );
     assert!(data::load_unlabelled(&idx_dir).unwrap() == unlabelled);
 }
