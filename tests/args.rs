@@ -61,6 +61,7 @@ fn defaults() {
             ae_weights: None,
             resume: None,
             checkpoint_every: None,
+            max_iter: None,
         }
     );
 }

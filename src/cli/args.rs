@@ -94,6 +94,8 @@ pub struct RunOptions {
     pub resume: Option<PathBuf>,
     /// Write a checkpoint every this many epochs (pretraining) or updates (DEC).
     pub checkpoint_every: Option<usize>,
+    /// DEC's most SGD steps (the preset's when None).
+    pub max_iter: Option<usize>,
 }
 
 /// Options of `deepcluster predict DATA_DIR --model DIR`.
@@ -153,6 +155,7 @@ options:
   --resume DIR          continue an interrupted run from its checkpoint folder [default: none]
   --checkpoint-every N  write a checkpoint every N epochs / DEC updates, at least 1
                         [default: none]
+  --max-iter N          DEC's most SGD steps, at least 1 [default: the preset's, 20000]
   -h, --help            print this help
 "
     )
@@ -201,6 +204,7 @@ pub fn parse_run(args: &[String]) -> Result<Parsed> {
         ae_weights: None,
         resume: None,
         checkpoint_every: None,
+        max_iter: None,
     };
     let mut tokens = Tokens::new(args);
     while let Some(token) = tokens.next_token()? {
@@ -221,6 +225,7 @@ pub fn parse_run(args: &[String]) -> Result<Parsed> {
                     "--out" => o.out = parse_path(name, &value()?)?,
                     "--ae-weights" => o.ae_weights = Some(parse_path(name, &value()?)?),
                     "--resume" => o.resume = Some(parse_path(name, &value()?)?),
+                    "--max-iter" => o.max_iter = Some(parse_positive(name, &value()?)?),
                     "--checkpoint-every" => {
                         o.checkpoint_every = Some(parse_positive(name, &value()?)?)
                     }
@@ -232,6 +237,10 @@ pub fn parse_run(args: &[String]) -> Result<Parsed> {
                 }
             }
         }
+    }
+    // `--resume DIR` takes the data folder from the checkpoint's command line.
+    if data_dir.is_none() && o.resume.is_some() {
+        return Ok(Parsed::Run(o));
     }
     o.data_dir = data_dir.ok_or_else(|| {
         Error::invalid(

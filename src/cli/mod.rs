@@ -10,7 +10,9 @@
 use crate::{Error, Result};
 
 pub mod args;
+pub mod checkpoint;
 pub mod evaluate;
+pub mod interrupt;
 pub mod make_dataset;
 pub mod predict;
 pub mod run;

@@ -48,10 +48,18 @@ fn predict(options: &PredictOptions) -> Result<()> {
             ),
         ));
     }
-    progress.note(&format!("clustering {} images from {}", images.len(), options.data_dir.display()));
+    progress.note(&format!(
+        "clustering {} images from {}",
+        images.len(),
+        options.data_dir.display()
+    ));
     let q = dec.soft_assign(&images.images, alpha); // (N, K)
     let assignment = argmax_rows(&q);
-    let confidence: Vec<f32> = q.iter_rows().zip(&assignment).map(|(row, &j)| row[j]).collect();
+    let confidence: Vec<f32> = q
+        .iter_rows()
+        .zip(&assignment)
+        .map(|(row, &j)| row[j])
+        .collect();
 
     std::fs::create_dir_all(&options.out).map_err(|e| Error::io(&options.out, e))?;
     let mut csv = String::from("filename,cluster\n");
@@ -69,7 +77,12 @@ fn predict(options: &PredictOptions) -> Result<()> {
         clusters: dec.clusters(),
     };
     let gallery = write_gallery(options.out.join("gallery"), &pictures, &images.filenames)?;
-    let sizes: Vec<String> = gallery.montages.clusters.iter().map(|c| c.size.to_string()).collect();
+    let sizes: Vec<String> = gallery
+        .montages
+        .clusters
+        .iter()
+        .map(|c| c.size.to_string())
+        .collect();
     progress.note(&format!(
         "wrote {} and the gallery in {} (cluster sizes {})",
         options.out.join("predictions.csv").display(),

@@ -9,6 +9,7 @@
 //! ordered 70/30 split, or every labelled image with `--protocol all`). Everything a run
 //! writes goes to the output folder; the table goes to stdout, progress to stderr.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -16,6 +17,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::cli::args::{self, Method, Parsed, ProtocolArg, RunOptions};
+use crate::cli::checkpoint::{self, Checkpoint};
+use crate::cli::interrupt;
 use crate::cli::schedule::Schedule;
 use crate::cluster::dec::argmax_rows;
 use crate::cluster::{Dec, DecState, KMeans, KMeansParams};
@@ -28,17 +31,47 @@ use crate::report::html::{self, Embedding, Figure, MethodSection, Page};
 use crate::report::montage::{ClusterPictures, write_montages};
 use crate::report::plot::{Series, line_chart};
 use crate::report::progress::Progress;
-use crate::report::table::{DecLog, DecLogRow, PretrainLog, ResultRow, print_results_table, write_results_csv};
+use crate::report::table::{
+    DecLog, DecLogRow, PretrainLog, ResultRow, print_results_table, write_results_csv,
+};
 use crate::{Error, Result};
 
 pub fn main(args: &[String]) -> Result<()> {
-    match args::parse_run(args)? {
-        Parsed::Run(options) => in_pool(options.threads, || run(&options)),
+    let options = match args::parse_run(args)? {
+        Parsed::Run(options) => options,
         Parsed::Help(text) => {
             print!("{text}");
-            Ok(())
+            return Ok(());
         }
         Parsed::Predict(_) => unreachable!("parse_run only parses the main command"),
+    };
+    interrupt::install();
+    let Some(dir) = options.resume.clone() else {
+        return in_pool(options.threads, || run(&options, args, None));
+    };
+    // Resume: the checkpoint's own command line decides everything that shapes the results;
+    // only the thread count (which cannot change a bit) and --quiet may be given anew.
+    let saved = checkpoint::load(&dir, |saved_args| {
+        let schedule = Schedule::from_options(&saved_options(saved_args)?);
+        Ok((schedule.pretrain_optimizer.build(), schedule.dec))
+    })?;
+    let mut resumed = saved_options(&saved.args)?;
+    resumed.out = dir;
+    resumed.threads = options.threads.or(resumed.threads);
+    resumed.quiet = options.quiet;
+    in_pool(resumed.threads, || {
+        run(&resumed, &saved.args, Some(saved.checkpoint))
+    })
+}
+
+/// The options of a checkpoint's saved command line.
+fn saved_options(args: &[String]) -> Result<RunOptions> {
+    match args::parse_run(args)? {
+        Parsed::Run(o) if o.resume.is_none() => Ok(o),
+        _ => Err(Error::invalid(
+            "--resume",
+            "the checkpoint's command line is not a run",
+        )),
     }
 }
 
@@ -49,7 +82,9 @@ pub fn in_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> Result<T> + 
     if let Some(t) = threads {
         builder = builder.num_threads(t);
     }
-    let pool = builder.build().map_err(|e| Error::invalid("--threads", e.to_string()))?;
+    let pool = builder
+        .build()
+        .map_err(|e| Error::invalid("--threads", e.to_string()))?;
     pool.install(f)
 }
 
@@ -65,6 +100,10 @@ struct Clustering {
 /// The run's shared context: options, data, the validation labels, progress, output folder.
 struct Run<'a> {
     options: &'a RunOptions,
+    /// The command line, saved in checkpoints.
+    args: &'a [String],
+    /// The checkpoint this run resumes from, until the phase it belongs to takes it.
+    resume: Option<Checkpoint>,
     schedule: Schedule,
     fit: Dataset,
     validation: Dataset,
@@ -76,7 +115,7 @@ struct Run<'a> {
     curves: Vec<Figure>,
 }
 
-fn run(options: &RunOptions) -> Result<()> {
+fn run(options: &RunOptions, args: &[String], resume: Option<Checkpoint>) -> Result<()> {
     let mut progress = Progress::new(options.quiet);
     let protocol = match options.protocol {
         ProtocolArg::Split => Protocol::Split,
@@ -87,7 +126,10 @@ fn run(options: &RunOptions) -> Result<()> {
     let truth: Vec<usize> = match &data.validation.labels {
         Some(labels) => labels.iter().map(|&l| l as usize).collect(),
         None => {
-            return Err(Error::data(&options.data_dir, "the labelled images have no labels to score against"));
+            return Err(Error::data(
+                &options.data_dir,
+                "the labelled images have no labels to score against",
+            ));
         }
     };
     progress.note(&format!(
@@ -103,6 +145,8 @@ fn run(options: &RunOptions) -> Result<()> {
 
     let mut run = Run {
         options,
+        args,
+        resume,
         schedule: Schedule::from_options(options),
         fit: data.fit,
         validation: data.validation,
@@ -151,12 +195,19 @@ impl Run<'_> {
             let (j, d) = row
                 .iter()
                 .enumerate()
-                .fold((0, f32::INFINITY), |best, (j, &d)| if d < best.1 { (j, d) } else { best });
+                .fold(
+                    (0, f32::INFINITY),
+                    |best, (j, &d)| if d < best.1 { (j, d) } else { best },
+                );
             assignment.push(j);
             confidence.push(-d);
         }
         let scores = metrics::score(&self.truth, &assignment)?;
-        Ok(Clustering { scores, assignment, confidence })
+        Ok(Clustering {
+            scores,
+            assignment,
+            confidence,
+        })
     }
 
     /// Adds a method's row to the table and its montages to the page.
@@ -166,7 +217,13 @@ impl Run<'_> {
             "{method}: NMI {:.4}  ACC {:.4}  ARI {:.4}  ({seconds:.1} s)",
             s.nmi, s.acc, s.ari
         ));
-        self.results.push(ResultRow { method: method.to_string(), nmi: s.nmi, acc: s.acc, ari: s.ari, seconds });
+        self.results.push(ResultRow {
+            method: method.to_string(),
+            nmi: s.nmi,
+            acc: s.acc,
+            ari: s.ari,
+            seconds,
+        });
         let pictures = ClusterPictures {
             images: &self.validation.images,
             height: self.validation.height,
@@ -177,7 +234,10 @@ impl Run<'_> {
             clusters: self.options.clusters,
         };
         let montages = write_montages(self.out(&folder_name(method)), &pictures)?;
-        self.sections.push(MethodSection { name: method.to_string(), montages });
+        self.sections.push(MethodSection {
+            name: method.to_string(),
+            montages,
+        });
         Ok(())
     }
 
@@ -188,7 +248,10 @@ impl Run<'_> {
         let model = self.kmeans_params().fit(self.fit.images.view())?;
         let clustering = self.score_kmeans(&model, &self.validation.images)?;
         let seconds = started.elapsed().as_secs_f64();
-        self.progress.finish(&format!("inertia {:.1}, {} iterations", model.inertia, model.n_iter));
+        self.progress.finish(&format!(
+            "inertia {:.1}, {} iterations",
+            model.inertia, model.n_iter
+        ));
         self.record("kmeans", &clustering, seconds)
     }
 
@@ -201,18 +264,53 @@ impl Run<'_> {
             if ae.dims()[0] != input {
                 return Err(Error::data(
                     path,
-                    format!("the autoencoder takes {} values per image, these images have {input}", ae.dims()[0]),
+                    format!(
+                        "the autoencoder takes {} values per image, these images have {input}",
+                        ae.dims()[0]
+                    ),
                 ));
             }
-            self.progress.note(&format!("loaded the autoencoder from {}", path.display()));
+            self.progress
+                .note(&format!("loaded the autoencoder from {}", path.display()));
+            return Ok(ae);
+        }
+        if matches!(self.resume, Some(Checkpoint::Dec { .. })) {
+            // Pretraining had finished: its weights and log are in the output folder.
+            let ae = weights::load_autoencoder(self.out(weights::AE_FILE))?;
+            let log = PretrainLog::resume(self.out("pretrain_log.csv"), usize::MAX)?;
+            self.plot_pretraining(&log)?;
             return Ok(ae);
         }
         let s = self.schedule.clone();
         let dims = s.dims(input);
-        let mut rng = StdRng::seed_from_u64(self.options.seed);
-        let mut ae = Autoencoder::new(&dims, s.code_activation, s.output_activation, s.init, &mut rng)?;
-        let mut optimizer = s.pretrain_optimizer.build();
-        let mut log = PretrainLog::new(self.out("pretrain_log.csv"));
+        let (mut ae, mut optimizer, mut done, mut log) = match self.resume.take() {
+            Some(Checkpoint::Pretrain {
+                epoch,
+                ae,
+                optimizer,
+            }) => {
+                self.progress
+                    .note(&format!("resuming pretraining after epoch {epoch}"));
+                let log = PretrainLog::resume(self.out("pretrain_log.csv"), epoch)?;
+                (ae, optimizer, epoch, log)
+            }
+            _ => {
+                let mut rng = StdRng::seed_from_u64(self.options.seed);
+                let ae = Autoencoder::new(
+                    &dims,
+                    s.code_activation,
+                    s.output_activation,
+                    s.init,
+                    &mut rng,
+                )?;
+                (
+                    ae,
+                    s.pretrain_optimizer.build(),
+                    0,
+                    PretrainLog::new(self.out("pretrain_log.csv")),
+                )
+            }
+        };
         self.progress.phase("pretrain", s.pretrain_epochs);
         self.progress.note(&format!(
             "pretraining {} for {} epochs, batch {}, {}",
@@ -221,25 +319,49 @@ impl Run<'_> {
             s.pretrain_batch,
             s.pretrain_optimizer.describe()
         ));
-        // Train in segments of `score_every` epochs: the shuffle of an epoch depends only
-        // on (seed, epoch), so segments see exactly the batches one long call would, and
-        // between segments the encoder is free to be scored.
-        let every = if s.score_every == 0 { s.pretrain_epochs } else { s.score_every };
-        let mut done = 0;
+        // Train in segments that end where the encoder is scored (every `score_every`
+        // epochs) or checkpointed. The shuffle of an epoch depends only on (seed, epoch),
+        // so segments see exactly the batches one long call would.
+        let every = if s.score_every == 0 {
+            s.pretrain_epochs
+        } else {
+            s.score_every
+        };
+        let checkpoint_every = self.options.checkpoint_every.unwrap_or(0);
+        let next = |done: usize, period: usize| {
+            if period == 0 {
+                usize::MAX
+            } else {
+                (done / period + 1) * period
+            }
+        };
         while done < s.pretrain_epochs {
-            let end = (done + every).min(s.pretrain_epochs);
-            let cfg = FitConfig { start_epoch: done, ..FitConfig::new(end, s.pretrain_batch, self.options.seed) };
+            let end = next(done, every)
+                .min(next(done, checkpoint_every))
+                .min(s.pretrain_epochs);
+            let cfg = FitConfig {
+                start_epoch: done,
+                ..FitConfig::new(end, s.pretrain_batch, self.options.seed)
+            };
             let mut losses = Vec::new();
+            let mut interrupted = false;
             let progress = &mut self.progress;
-            ae.fit(&self.fit.images, &cfg, optimizer.as_mut(), &mut |r| {
+            ae.fit(&self.fit.images, &cfg, &mut optimizer, &mut |r| {
                 progress.update(r.epoch, &format!("loss {:.5}", r.loss));
                 losses.push((r.epoch, r.loss as f64));
-                std::ops::ControlFlow::Continue(())
+                interrupted = interrupt::requested();
+                if interrupted {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
             })?;
-            let scores = if end % every == 0 || end == s.pretrain_epochs {
+            let reached = losses.last().map_or(done, |l| l.0);
+            let scores = if reached % every == 0 || reached == s.pretrain_epochs {
                 let codes = ae.encoder.predict(&self.fit.images);
                 let model = self.kmeans_params().fit(codes.view())?;
-                let clustering = self.score_kmeans(&model, &ae.encoder.predict(&self.validation.images))?;
+                let clustering =
+                    self.score_kmeans(&model, &ae.encoder.predict(&self.validation.images))?;
                 Some((clustering.scores.acc, clustering.scores.nmi))
             } else {
                 None
@@ -249,11 +371,26 @@ impl Run<'_> {
                 log.append(epoch, loss, if last { scores } else { None })?;
             }
             if let Some((acc, nmi)) = scores {
-                self.progress.note(&format!("epoch {end}: AE+K-Means ACC {acc:.4} NMI {nmi:.4}"));
+                self.progress.note(&format!(
+                    "epoch {reached}: AE+K-Means ACC {acc:.4} NMI {nmi:.4}"
+                ));
             }
-            done = end;
+            done = reached;
+            let due =
+                checkpoint_every > 0 && (done % checkpoint_every == 0 || done == s.pretrain_epochs);
+            if interrupted || due {
+                checkpoint::save_pretrain(&self.options.out, self.args, done, &ae, &optimizer)?;
+            }
+            if interrupted {
+                return Err(Error::Interrupted {
+                    checkpoint: Some(self.options.out.clone()),
+                });
+            }
         }
-        self.progress.finish(&format!("final loss {:.5}", log.losses.last().map_or(f64::NAN, |l| l.1)));
+        self.progress.finish(&format!(
+            "final loss {:.5}",
+            log.losses.last().map_or(f64::NAN, |l| l.1)
+        ));
         weights::save_autoencoder(self.out(weights::AE_FILE), &ae)?;
         self.plot_pretraining(&log)?;
         Ok(ae)
@@ -262,31 +399,51 @@ impl Run<'_> {
     fn plot_pretraining(&mut self, log: &PretrainLog) -> Result<()> {
         let path = self.out("pretrain_loss.png");
         let losses = log.losses.iter().map(|&(e, l)| (e as f64, l)).collect();
-        line_chart(&path, "Autoencoder reconstruction loss (MSE)", "epoch", &[Series::new("loss", losses)])?;
-        self.curves.push(Figure { caption: "Pretraining: reconstruction loss per epoch".into(), path });
+        line_chart(
+            &path,
+            "Autoencoder reconstruction loss (MSE)",
+            "epoch",
+            &[Series::new("loss", losses)],
+        )?;
+        self.curves.push(Figure {
+            caption: "Pretraining: reconstruction loss per epoch".into(),
+            path,
+        });
         if !log.scores.is_empty() {
             let path = self.out("pretrain_scores.png");
             let acc = log.scores.iter().map(|&(e, a, _)| (e as f64, a)).collect();
             let nmi = log.scores.iter().map(|&(e, _, n)| (e as f64, n)).collect();
-            line_chart(&path, "AE + K-Means on the validation set", "epoch", &[
-                Series::new("ACC", acc),
-                Series::new("NMI", nmi),
-            ])?;
-            self.curves.push(Figure { caption: "Pretraining: AE+K-Means ACC and NMI".into(), path });
+            line_chart(
+                &path,
+                "AE + K-Means on the validation set",
+                "epoch",
+                &[Series::new("ACC", acc), Series::new("NMI", nmi)],
+            )?;
+            self.curves.push(Figure {
+                caption: "Pretraining: AE+K-Means ACC and NMI".into(),
+                path,
+            });
         }
         Ok(())
     }
 
     /// Method 2: K-Means on the autoencoder's codes. Returns the K-Means model, which also
     /// gives DEC its initial centres (the paper's section 3.2).
-    fn kmeans_on_codes(&mut self, ae: &Autoencoder, pretrain_started: Instant, score: bool) -> Result<KMeans> {
+    fn kmeans_on_codes(
+        &mut self,
+        ae: &Autoencoder,
+        pretrain_started: Instant,
+        score: bool,
+    ) -> Result<KMeans> {
         let mut encoder = ae.encoder.clone();
         self.progress.phase("ae+kmeans", 1);
         let codes = encoder.predict(&self.fit.images); // (N_fit, 10)
         let model = self.kmeans_params().fit(codes.view())?;
-        self.progress.finish(&format!("inertia {:.3}", model.inertia));
+        self.progress
+            .finish(&format!("inertia {:.3}", model.inertia));
         if score {
-            let clustering = self.score_kmeans(&model, &encoder.predict(&self.validation.images))?;
+            let clustering =
+                self.score_kmeans(&model, &encoder.predict(&self.validation.images))?;
             let seconds = pretrain_started.elapsed().as_secs_f64();
             self.record("ae+kmeans", &clustering, seconds)?;
         }
@@ -296,29 +453,61 @@ impl Run<'_> {
     /// Method 3: DEC, from the pretrained encoder and the centres of K-Means on its codes.
     fn dec(&mut self, ae: &Autoencoder, init: KMeans, pretrain_started: Instant) -> Result<()> {
         let params = self.schedule.dec.clone();
-        let mut dec = Dec::new(ae.encoder.clone(), init.centroids);
-        let mut state = DecState::new(&params);
-        let mut log = DecLog::new(self.out("dec_log.csv"));
+        let (mut dec, mut state, mut log) = match self.resume.take() {
+            Some(Checkpoint::Dec { dec, state }) => {
+                self.progress
+                    .note(&format!("resuming DEC at step {}", state.iter));
+                let log = match state.iter.checked_sub(1) {
+                    Some(last) => DecLog::resume(self.out("dec_log.csv"), last)?,
+                    None => DecLog::new(self.out("dec_log.csv")),
+                };
+                (dec, state, log)
+            }
+            _ => (
+                Dec::new(ae.encoder.clone(), init.centroids),
+                DecState::new(&params),
+                DecLog::new(self.out("dec_log.csv")),
+            ),
+        };
         let updates = params.max_iter / params.update_interval;
         self.progress.phase("dec", updates);
         let started = Instant::now();
         let (validation, truth, progress) = (&self.validation, &self.truth, &mut self.progress);
+        let (out, args) = (&self.options.out, self.args);
+        let checkpoint_every = self.options.checkpoint_every.unwrap_or(0);
         let mut failure = None;
+        let mut interrupted = false;
         let stop = dec.fit(&self.fit.images, &params, &mut state, &mut |u| {
+            let update = u.iter / params.update_interval;
+            // A checkpoint holds the state just before this update, so a resumed run
+            // redoes the update (and its log row) and goes on identically.
+            interrupted = interrupt::requested();
+            let due = checkpoint_every > 0 && update > 0 && update % checkpoint_every == 0;
+            let saved = if interrupted || due {
+                checkpoint::save_dec(out, args, u.model, u.state, params.alpha)
+            } else {
+                Ok(())
+            };
+            if interrupted {
+                failure = saved.err();
+                return ControlFlow::Break(());
+            }
             // Score the model as it is now on the validation images.
             let mut model = u.model.clone();
             let pred = model.predict(&validation.images, params.alpha);
-            let row = metrics::score(truth, &pred).map(|s| DecLogRow {
-                iter: u.iter,
-                acc: s.acc,
-                nmi: s.nmi,
-                ari: s.ari,
-                loss: u.loss as f64,
-                changed: (u.iter > 0).then_some(u.changed),
-            });
+            let row = saved
+                .and_then(|()| metrics::score(truth, &pred))
+                .map(|s| DecLogRow {
+                    iter: u.iter,
+                    acc: s.acc,
+                    nmi: s.nmi,
+                    ari: s.ari,
+                    loss: u.loss as f64,
+                    changed: (u.iter > 0).then_some(u.changed),
+                });
             match row.and_then(|row| {
                 progress.update(
-                    u.iter / params.update_interval,
+                    update,
                     &format!(
                         "step {} KL {:.5} changed {:.2}% ACC {:.4} NMI {:.4}",
                         u.iter,
@@ -330,24 +519,38 @@ impl Run<'_> {
                 );
                 log.append(row)
             }) {
-                Ok(()) => std::ops::ControlFlow::Continue(()),
+                Ok(()) => ControlFlow::Continue(()),
                 Err(e) => {
                     failure = Some(e);
-                    std::ops::ControlFlow::Break(())
+                    ControlFlow::Break(())
                 }
             }
         })?;
         if let Some(e) = failure {
             return Err(e);
         }
-        self.progress.finish(&format!("{stop:?} after {} steps", state.iter));
+        if interrupted {
+            return Err(Error::Interrupted {
+                checkpoint: Some(out.clone()),
+            });
+        }
+        self.progress
+            .finish(&format!("{stop:?} after {} steps", state.iter));
         weights::save_dec(self.out(weights::DEC_FILE), &dec, params.alpha)?;
 
         let q = dec.soft_assign(&self.validation.images, params.alpha); // (N_val, K)
         let assignment = argmax_rows(&q);
-        let confidence = q.iter_rows().zip(&assignment).map(|(row, &j)| row[j]).collect();
+        let confidence = q
+            .iter_rows()
+            .zip(&assignment)
+            .map(|(row, &j)| row[j])
+            .collect();
         let scores = metrics::score(&self.truth, &assignment)?;
-        let clustering = Clustering { scores, assignment, confidence };
+        let clustering = Clustering {
+            scores,
+            assignment,
+            confidence,
+        };
         let seconds = if self.options.ae_weights.is_some() {
             started.elapsed().as_secs_f64()
         } else {
@@ -356,12 +559,21 @@ impl Run<'_> {
         self.record("dec", &clustering, seconds)?;
 
         let path = self.out("dec_scores.png");
-        let points = |f: fn(&DecLogRow) -> f64| log.rows.iter().map(|r| (r.iter as f64, f(r))).collect();
-        line_chart(&path, "DEC on the validation set", "SGD step", &[
-            Series::new("ACC", points(|r| r.acc)),
-            Series::new("NMI", points(|r| r.nmi)),
-        ])?;
-        self.curves.push(Figure { caption: "DEC: ACC and NMI at each target update".into(), path });
+        let points =
+            |f: fn(&DecLogRow) -> f64| log.rows.iter().map(|r| (r.iter as f64, f(r))).collect();
+        line_chart(
+            &path,
+            "DEC on the validation set",
+            "SGD step",
+            &[
+                Series::new("ACC", points(|r| r.acc)),
+                Series::new("NMI", points(|r| r.nmi)),
+            ],
+        )?;
+        self.curves.push(Figure {
+            caption: "DEC: ACC and NMI at each target update".into(),
+            path,
+        });
         Ok(())
     }
 
@@ -373,14 +585,29 @@ impl Run<'_> {
         let page = Page {
             title: "deepcluster: MNIST digits clustered without labels".into(),
             summary: vec![
-                format!("data: {} ({} fit images, {} validation images)", o.data_dir.display(), self.fit.len(), self.validation.len()),
-                format!("protocol: {}, preset: {}, seed: {}", o.protocol.as_str(), o.preset.as_str(), o.seed),
+                format!(
+                    "data: {} ({} fit images, {} validation images)",
+                    o.data_dir.display(),
+                    self.fit.len(),
+                    self.validation.len()
+                ),
+                format!(
+                    "protocol: {}, preset: {}, seed: {}",
+                    o.protocol.as_str(),
+                    o.preset.as_str(),
+                    o.seed
+                ),
             ],
             results: std::mem::take(&mut self.results),
             curves: std::mem::take(&mut self.curves),
             methods: std::mem::take(&mut self.sections),
         };
         html::write_index(self.out("index.html"), &page, Embedding::Auto)?;
+        // The run is complete: a checkpoint left now would only resume into a finished run.
+        let stale = checkpoint::path(&o.out);
+        if stale.exists() {
+            std::fs::remove_file(&stale).map_err(|e| Error::io(&stale, e))?;
+        }
         self.progress.note(&format!("wrote {}", o.out.display()));
         Ok(())
     }
@@ -392,7 +619,10 @@ fn folder_name(method: &str) -> String {
 }
 
 fn dims_text(dims: &[usize]) -> String {
-    dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("-")
+    dims.iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// Where a run's outputs go, for callers that need a path before the run.

@@ -2,7 +2,7 @@
 
 use crate::cli::args::{Preset, RunOptions};
 use crate::cluster::DecParams;
-use crate::nn::{Activation, Adam, Init, Nesterov, Optimizer, Sgd};
+use crate::nn::{Activation, Adam, Init, Nesterov, Optimizer, Param, Sgd};
 
 /// How the autoencoder is pretrained.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -11,11 +11,29 @@ pub enum PretrainOptimizer {
     Sgd { lr: f32, momentum: f32 },
 }
 
-impl PretrainOptimizer {
-    pub fn build(self) -> Box<dyn Optimizer> {
+/// A pretraining optimiser with its state, which a checkpoint saves and restores.
+#[derive(Clone, Debug)]
+pub enum TrainOptimizer {
+    Adam(Adam),
+    Sgd(Sgd),
+}
+
+impl Optimizer for TrainOptimizer {
+    fn step(&mut self, params: &mut [Param<'_>]) {
         match self {
-            PretrainOptimizer::Adam { lr } => Box::new(Adam::new(lr)),
-            PretrainOptimizer::Sgd { lr, momentum } => Box::new(Sgd::new(lr, momentum, Nesterov::No)),
+            TrainOptimizer::Adam(adam) => adam.step(params),
+            TrainOptimizer::Sgd(sgd) => sgd.step(params),
+        }
+    }
+}
+
+impl PretrainOptimizer {
+    pub fn build(self) -> TrainOptimizer {
+        match self {
+            PretrainOptimizer::Adam { lr } => TrainOptimizer::Adam(Adam::new(lr)),
+            PretrainOptimizer::Sgd { lr, momentum } => {
+                TrainOptimizer::Sgd(Sgd::new(lr, momentum, Nesterov::No))
+            }
         }
     }
 
@@ -71,7 +89,10 @@ impl Schedule {
         Schedule {
             init: Init::VarianceScalingFanInUniform { scale: 1.0 / 3.0 },
             pretrain_epochs: 300,
-            pretrain_optimizer: PretrainOptimizer::Sgd { lr: 1.0, momentum: 0.9 },
+            pretrain_optimizer: PretrainOptimizer::Sgd {
+                lr: 1.0,
+                momentum: 0.9,
+            },
             score_every: 25,
             ..Schedule::quick()
         }
@@ -86,6 +107,9 @@ impl Schedule {
         if let Some(epochs) = o.epochs {
             s.pretrain_epochs = epochs;
         }
+        if let Some(max_iter) = o.max_iter {
+            s.dec.max_iter = max_iter;
+        }
         if let Some(batch) = o.batch_size {
             s.pretrain_batch = batch;
             s.dec.batch_size = batch;
@@ -95,6 +119,8 @@ impl Schedule {
 
     /// [input, hidden...].
     pub fn dims(&self, input: usize) -> Vec<usize> {
-        std::iter::once(input).chain(self.hidden.iter().copied()).collect()
+        std::iter::once(input)
+            .chain(self.hidden.iter().copied())
+            .collect()
     }
 }

@@ -25,7 +25,10 @@ pub const AE_FILE: &str = "ae.safetensors";
 pub const DEC_FILE: &str = "dec.safetensors";
 
 fn dims_text(dims: &[usize]) -> String {
-    dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",")
+    dims.iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn parse_dims(path: &Path, file: &SafeTensors) -> Result<Vec<usize>> {
@@ -36,9 +39,17 @@ fn parse_dims(path: &Path, file: &SafeTensors) -> Result<Vec<usize>> {
         .split(',')
         .map(|d| d.trim().parse::<usize>())
         .collect::<std::result::Result<_, _>>()
-        .map_err(|_| Error::data(path, format!("metadata `dims` is `{text}`, not a list of sizes")))?;
+        .map_err(|_| {
+            Error::data(
+                path,
+                format!("metadata `dims` is `{text}`, not a list of sizes"),
+            )
+        })?;
     if dims.len() < 2 || dims.contains(&0) || dims.iter().any(|&d| d > 1 << 20) {
-        return Err(Error::data(path, format!("metadata `dims` = {dims:?} is not a network")));
+        return Err(Error::data(
+            path,
+            format!("metadata `dims` = {dims:?} is not a network"),
+        ));
     }
     Ok(dims)
 }
@@ -47,7 +58,8 @@ fn parse_activation(path: &Path, file: &SafeTensors, key: &str) -> Result<Activa
     let text = file
         .metadata(key)
         .ok_or_else(|| Error::data(path, format!("metadata has no `{key}`")))?;
-    text.parse().map_err(|e: Error| Error::data(path, format!("metadata `{key}`: {e}")))
+    text.parse()
+        .map_err(|e: Error| Error::data(path, format!("metadata `{key}`: {e}")))
 }
 
 /// Copies every named tensor of `file` into `set(name, matrix)`, shape-checked against
@@ -55,75 +67,121 @@ fn parse_activation(path: &Path, file: &SafeTensors, key: &str) -> Result<Activa
 fn fill(
     path: &Path,
     file: &SafeTensors,
+    prefix: &str,
     expected: Vec<(String, Vec<usize>, (usize, usize))>,
     mut set: impl FnMut(&str, Matrix) -> Result<()>,
 ) -> Result<()> {
     for (name, shape, (rows, cols)) in expected {
-        let data = file.require(path, &name, &shape)?;
+        let data = file.require(path, &format!("{prefix}{name}"), &shape)?;
         set(&name, Matrix::from_vec(rows, cols, data.to_vec()))?;
     }
     Ok(())
 }
 
 fn expected_params(named: Vec<(String, &Matrix)>) -> Vec<(String, Vec<usize>, (usize, usize))> {
-    named.into_iter().map(|(name, m)| (name.clone(), tensor_shape(&name, m), m.shape())).collect()
+    named
+        .into_iter()
+        .map(|(name, m)| (name.clone(), tensor_shape(&name, m), m.shape()))
+        .collect()
 }
 
-/// Writes every autoencoder parameter to `path` (atomically).
-pub fn save_autoencoder(path: impl AsRef<Path>, ae: &Autoencoder) -> Result<()> {
-    let named = ae.named_params();
-    let shapes: Vec<Vec<usize>> = named.iter().map(|(n, m)| tensor_shape(n, m)).collect();
-    let tensors: Vec<(&str, &[usize], &[f32])> = named
+/// Tensors to write: (name, shape, values).
+pub type Tensors<'a> = Vec<(String, Vec<usize>, &'a [f32])>;
+
+/// Writes `tensors` and `metadata` as one safetensors file (atomically).
+pub fn save_tensors(
+    path: impl AsRef<Path>,
+    tensors: &Tensors<'_>,
+    metadata: &[(String, String)],
+) -> Result<()> {
+    let t: Vec<(&str, &[usize], &[f32])> = tensors
         .iter()
-        .zip(&shapes)
-        .map(|((n, m), s)| (n.as_str(), s.as_slice(), m.as_slice()))
+        .map(|(n, s, v)| (n.as_str(), s.as_slice(), *v))
         .collect();
-    let dims = dims_text(&ae.dims());
-    let code = ae.encoder.activations().last().map_or("linear", |a| a.name());
-    let output = ae.decoder.activations().last().map_or("linear", |a| a.name());
-    safetensors::save(
-        path,
-        &tensors,
-        &[("dims", &dims), ("code_activation", code), ("output_activation", output)],
-    )
+    let m: Vec<(&str, &str)> = metadata
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    safetensors::save(path, &t, &m)
 }
 
-/// Reads an autoencoder written by `save_autoencoder`.
-pub fn load_autoencoder(path: impl AsRef<Path>) -> Result<Autoencoder> {
-    let path = path.as_ref();
-    let file = safetensors::load(path)?;
-    let dims = parse_dims(path, &file)?;
-    let code = parse_activation(path, &file, "code_activation")?;
-    let output = parse_activation(path, &file, "output_activation")?;
+fn named_tensors<'a>(prefix: &str, named: Vec<(String, &'a Matrix)>) -> Tensors<'a> {
+    named
+        .into_iter()
+        .map(|(n, m)| (format!("{prefix}{n}"), tensor_shape(&n, m), m.as_slice()))
+        .collect()
+}
+
+/// The autoencoder's parameters (names prefixed by `prefix`) and its architecture as
+/// metadata.
+pub fn autoencoder_tensors<'a>(
+    ae: &'a Autoencoder,
+    prefix: &str,
+) -> (Tensors<'a>, Vec<(String, String)>) {
+    let code = ae
+        .encoder
+        .activations()
+        .last()
+        .map_or("linear", |a| a.name());
+    let output = ae
+        .decoder
+        .activations()
+        .last()
+        .map_or("linear", |a| a.name());
+    let metadata = vec![
+        ("dims".to_string(), dims_text(&ae.dims())),
+        ("code_activation".to_string(), code.to_string()),
+        ("output_activation".to_string(), output.to_string()),
+    ];
+    (named_tensors(prefix, ae.named_params()), metadata)
+}
+
+/// Rebuilds an autoencoder from tensors named `prefix` + parameter name and the metadata
+/// of `autoencoder_tensors`.
+pub fn autoencoder_from(path: &Path, file: &SafeTensors, prefix: &str) -> Result<Autoencoder> {
+    let dims = parse_dims(path, file)?;
+    let code = parse_activation(path, file, "code_activation")?;
+    let output = parse_activation(path, file, "output_activation")?;
     // The initial weights are all overwritten; the seed only has to be something.
-    let mut ae = Autoencoder::new(&dims, code, output, Init::GlorotUniform, &mut StdRng::seed_from_u64(0))?;
+    let mut ae = Autoencoder::new(
+        &dims,
+        code,
+        output,
+        Init::GlorotUniform,
+        &mut StdRng::seed_from_u64(0),
+    )?;
     let expected = expected_params(ae.named_params());
-    fill(path, &file, expected, |name, m| ae.set_param(name, m))?;
+    fill(path, file, prefix, expected, |name, m| {
+        ae.set_param(name, m)
+    })?;
     Ok(ae)
 }
 
-/// Writes DEC's encoder and centres to `path` (atomically).
-pub fn save_dec(path: impl AsRef<Path>, dec: &Dec, alpha: f32) -> Result<()> {
-    let named = dec.encoder.named_params();
-    let mut shapes: Vec<Vec<usize>> = named.iter().map(|(n, m)| tensor_shape(n, m)).collect();
-    shapes.push(vec![dec.centres.rows(), dec.centres.cols()]);
-    let mut tensors: Vec<(&str, &[usize], &[f32])> = Vec::new();
-    for ((n, m), s) in named.iter().zip(&shapes) {
-        tensors.push((n.as_str(), s.as_slice(), m.as_slice()));
-    }
-    tensors.push(("centres", shapes.last().unwrap().as_slice(), dec.centres.as_slice()));
-    let dims = dims_text(&dec.encoder.dims());
-    let code = dec.encoder.activations().last().map_or("linear", |a| a.name());
-    let alpha = alpha.to_string();
-    safetensors::save(path, &tensors, &[("dims", &dims), ("code_activation", code), ("alpha", &alpha)])
+/// DEC's encoder parameters, its centres (`centres`) and metadata (dims, alpha).
+pub fn dec_tensors(dec: &Dec, alpha: f32) -> (Tensors<'_>, Vec<(String, String)>) {
+    let mut tensors = named_tensors("", dec.encoder.named_params());
+    tensors.push((
+        "centres".to_string(),
+        vec![dec.centres.rows(), dec.centres.cols()],
+        dec.centres.as_slice(),
+    ));
+    let code = dec
+        .encoder
+        .activations()
+        .last()
+        .map_or("linear", |a| a.name());
+    let metadata = vec![
+        ("dims".to_string(), dims_text(&dec.encoder.dims())),
+        ("code_activation".to_string(), code.to_string()),
+        ("alpha".to_string(), alpha.to_string()),
+    ];
+    (tensors, metadata)
 }
 
-/// Reads a DEC model written by `save_dec`; returns it with its alpha.
-pub fn load_dec(path: impl AsRef<Path>) -> Result<(Dec, f32)> {
-    let path = path.as_ref();
-    let file = safetensors::load(path)?;
-    let dims = parse_dims(path, &file)?;
-    let code = parse_activation(path, &file, "code_activation")?;
+/// Rebuilds a DEC model (and its alpha) from the tensors and metadata of `dec_tensors`.
+pub fn dec_from(path: &Path, file: &SafeTensors) -> Result<(Dec, f32)> {
+    let dims = parse_dims(path, file)?;
+    let code = parse_activation(path, file, "code_activation")?;
     let alpha: f32 = file
         .metadata("alpha")
         .and_then(|a| a.parse().ok())
@@ -132,9 +190,16 @@ pub fn load_dec(path: impl AsRef<Path>) -> Result<(Dec, f32)> {
     let layers = dims.len() - 1;
     let mut activations = vec![Activation::Relu; layers];
     activations[layers - 1] = code;
-    let mut encoder = Mlp::new(&dims, &activations, Init::GlorotUniform, &mut StdRng::seed_from_u64(0))?;
+    let mut encoder = Mlp::new(
+        &dims,
+        &activations,
+        Init::GlorotUniform,
+        &mut StdRng::seed_from_u64(0),
+    )?;
     let expected = expected_params(encoder.named_params());
-    fill(path, &file, expected, |name, m| encoder.set_param(name, m))?;
+    fill(path, file, "", expected, |name, m| {
+        encoder.set_param(name, m)
+    })?;
     let centres = file
         .get("centres")
         .ok_or_else(|| Error::data(path, "no tensor named `centres`"))?;
@@ -142,9 +207,36 @@ pub fn load_dec(path: impl AsRef<Path>) -> Result<(Dec, f32)> {
     if centres.shape.len() != 2 || centres.shape[1] != d || centres.shape[0] == 0 {
         return Err(Error::data(
             path,
-            format!("tensor `centres` has shape {:?}, expected [K, {d}]", centres.shape),
+            format!(
+                "tensor `centres` has shape {:?}, expected [K, {d}]",
+                centres.shape
+            ),
         ));
     }
     let centres = Matrix::from_vec(centres.shape[0], d, centres.data.clone());
     Ok((Dec::new(encoder, centres), alpha))
+}
+
+/// Writes every autoencoder parameter to `path` (atomically).
+pub fn save_autoencoder(path: impl AsRef<Path>, ae: &Autoencoder) -> Result<()> {
+    let (tensors, metadata) = autoencoder_tensors(ae, "");
+    save_tensors(path, &tensors, &metadata)
+}
+
+/// Reads an autoencoder written by `save_autoencoder`.
+pub fn load_autoencoder(path: impl AsRef<Path>) -> Result<Autoencoder> {
+    let path = path.as_ref();
+    autoencoder_from(path, &safetensors::load(path)?, "")
+}
+
+/// Writes DEC's encoder and centres to `path` (atomically).
+pub fn save_dec(path: impl AsRef<Path>, dec: &Dec, alpha: f32) -> Result<()> {
+    let (tensors, metadata) = dec_tensors(dec, alpha);
+    save_tensors(path, &tensors, &metadata)
+}
+
+/// Reads a DEC model written by `save_dec`; returns it with its alpha.
+pub fn load_dec(path: impl AsRef<Path>) -> Result<(Dec, f32)> {
+    let path = path.as_ref();
+    dec_from(path, &safetensors::load(path)?)
 }

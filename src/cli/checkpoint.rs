@@ -1,0 +1,243 @@
+//! Checkpoints: everything an interrupted run needs to continue exactly as if it had never
+//! stopped, in one safetensors file written atomically (`checkpoint.safetensors` in the
+//! output folder).
+//!
+//! - During pretraining, after an epoch: the autoencoder's parameters (`model.*`), the
+//!   optimiser's state (Adam's moments `optim.m.*`, `optim.v.*` and step count, or SGD's
+//!   velocities `optim.velocity.*`) and the epoch. The shuffle of every epoch depends only
+//!   on (seed, epoch), so nothing else is needed.
+//! - During DEC, at a target update: the encoder and centres, SGD's velocities, the step
+//!   count and the labels of the previous update (`dec.last_labels`).
+//!
+//! The run's own command line is kept in the metadata, so `--resume DIR` needs nothing
+//! else. Cheap, deterministic steps (K-Means) are recomputed on resume, not stored.
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::schedule::TrainOptimizer;
+use crate::cluster::{Dec, DecParams, DecState};
+use crate::io::safetensors::{self, SafeTensors};
+use crate::io::weights::{self, Tensors};
+use crate::nn::Autoencoder;
+use crate::{Error, Result};
+
+pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
+
+/// Where a run was when its checkpoint was written.
+pub enum Checkpoint {
+    /// After `epoch` epochs of pretraining.
+    Pretrain {
+        epoch: usize,
+        ae: Autoencoder,
+        optimizer: TrainOptimizer,
+    },
+    /// At DEC's target update of step `state.iter` (which a resumed run redoes).
+    Dec { dec: Dec, state: DecState },
+}
+
+/// A checkpoint and the command line of the run that wrote it.
+pub struct Saved {
+    pub args: Vec<String>,
+    pub checkpoint: Checkpoint,
+}
+
+pub fn path(out: &Path) -> PathBuf {
+    out.join(CHECKPOINT_FILE)
+}
+
+/// The command line is stored one argument per line (arguments cannot hold a newline
+/// that matters here; one that does is refused when saving).
+fn args_metadata(args: &[String]) -> (String, String) {
+    ("args".to_string(), args.join("\n"))
+}
+
+fn push_state<'a>(tensors: &mut Tensors<'a>, prefix: &str, state: &'a [Vec<f32>]) {
+    for (i, s) in state.iter().enumerate() {
+        tensors.push((format!("{prefix}.{i}"), vec![s.len()], s.as_slice()));
+    }
+}
+
+/// Reads `prefix.0`, `prefix.1`, ... while they exist.
+fn read_state(file: &SafeTensors, prefix: &str) -> Vec<Vec<f32>> {
+    (0..)
+        .map_while(|i| file.get(&format!("{prefix}.{i}")).map(|t| t.data.clone()))
+        .collect()
+}
+
+pub fn save_pretrain(
+    out: &Path,
+    args: &[String],
+    epoch: usize,
+    ae: &Autoencoder,
+    optimizer: &TrainOptimizer,
+) -> Result<()> {
+    let (mut tensors, mut metadata) = weights::autoencoder_tensors(ae, "model.");
+    metadata.push(("phase".into(), "pretrain".into()));
+    metadata.push(("epoch".into(), epoch.to_string()));
+    metadata.push(args_metadata(args));
+    match optimizer {
+        TrainOptimizer::Adam(adam) => {
+            let (iterations, m, v) = adam.state();
+            metadata.push(("optimizer".into(), "adam".into()));
+            metadata.push(("adam_iterations".into(), iterations.to_string()));
+            push_state(&mut tensors, "optim.m", m);
+            push_state(&mut tensors, "optim.v", v);
+        }
+        TrainOptimizer::Sgd(sgd) => {
+            metadata.push(("optimizer".into(), "sgd".into()));
+            push_state(&mut tensors, "optim.velocity", sgd.velocity());
+        }
+    }
+    weights::save_tensors(path(out), &tensors, &metadata)
+}
+
+pub fn save_dec(
+    out: &Path,
+    args: &[String],
+    dec: &Dec,
+    state: &DecState,
+    alpha: f32,
+) -> Result<()> {
+    let (mut tensors, mut metadata) = weights::dec_tensors(dec, alpha);
+    metadata.push(("phase".into(), "dec".into()));
+    metadata.push(("iter".into(), state.iter.to_string()));
+    metadata.push(args_metadata(args));
+    // Labels are small integers, exact in f32 up to 2^24.
+    let labels: Vec<f32> = state.last_labels.iter().map(|&l| l as f32).collect();
+    tensors.push(("dec.last_labels".into(), vec![labels.len()], &labels));
+    push_state(&mut tensors, "optim.velocity", state.optimizer.velocity());
+    weights::save_tensors(path(out), &tensors, &metadata)
+}
+
+fn number(path: &Path, file: &SafeTensors, key: &str) -> Result<u64> {
+    file.metadata(key)
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| {
+            Error::data(
+                path,
+                format!("checkpoint metadata `{key}` is missing or not a number"),
+            )
+        })
+}
+
+/// Reads the checkpoint in `out`; `template` supplies the optimiser's hyper-parameters
+/// (they come from the saved command line), the checkpoint its state.
+pub fn load(
+    out: &Path,
+    template: impl FnOnce(&[String]) -> Result<(TrainOptimizer, DecParams)>,
+) -> Result<Saved> {
+    let path = path(out);
+    if !path.is_file() {
+        return Err(Error::data(&path, "no checkpoint here to resume from"));
+    }
+    let file = safetensors::load(&path)?;
+    let args: Vec<String> = file
+        .metadata("args")
+        .ok_or_else(|| Error::data(&path, "checkpoint metadata has no `args`"))?
+        .split('\n')
+        .map(str::to_string)
+        .collect();
+    let (mut optimizer, dec_params) = template(&args)?;
+    let checkpoint = match file.metadata("phase") {
+        Some("pretrain") => {
+            let epoch = number(&path, &file, "epoch")? as usize;
+            let ae = weights::autoencoder_from(&path, &file, "model.")?;
+            match (&mut optimizer, file.metadata("optimizer")) {
+                (TrainOptimizer::Adam(adam), Some("adam")) => {
+                    let iterations = number(&path, &file, "adam_iterations")?;
+                    adam.set_state(
+                        iterations,
+                        read_state(&file, "optim.m"),
+                        read_state(&file, "optim.v"),
+                    );
+                }
+                (TrainOptimizer::Sgd(sgd), Some("sgd")) => {
+                    sgd.set_velocity(read_state(&file, "optim.velocity"))
+                }
+                _ => {
+                    return Err(Error::data(
+                        &path,
+                        "the checkpoint's optimiser does not match its command line",
+                    ));
+                }
+            }
+            check_state_lengths(&path, &optimizer, &ae)?;
+            Checkpoint::Pretrain {
+                epoch,
+                ae,
+                optimizer,
+            }
+        }
+        Some("dec") => {
+            let (dec, _alpha) = weights::dec_from(&path, &file)?;
+            let iter = number(&path, &file, "iter")? as usize;
+            let labels = file
+                .get("dec.last_labels")
+                .ok_or_else(|| Error::data(&path, "no tensor `dec.last_labels`"))?;
+            let k = dec.clusters();
+            if labels
+                .data
+                .iter()
+                .any(|&l| !(l >= 0.0 && l < k as f32 && l.fract() == 0.0))
+            {
+                return Err(Error::data(
+                    &path,
+                    format!("`dec.last_labels` holds a value that is not a cluster below {k}"),
+                ));
+            }
+            let mut state = DecState::new(&dec_params);
+            state.iter = iter;
+            state.last_labels = labels.data.iter().map(|&l| l as usize).collect();
+            let velocity = read_state(&file, "optim.velocity");
+            let sizes: Vec<usize> = dec
+                .encoder
+                .named_params()
+                .iter()
+                .map(|(_, m)| m.as_slice().len())
+                .chain([dec.centres.as_slice().len()])
+                .collect();
+            if !velocity.is_empty() && velocity.iter().map(Vec::len).ne(sizes.iter().copied()) {
+                return Err(Error::data(
+                    &path,
+                    "SGD state does not match the model's parameters",
+                ));
+            }
+            state.optimizer.set_velocity(velocity);
+            Checkpoint::Dec { dec, state }
+        }
+        other => {
+            return Err(Error::data(
+                &path,
+                format!("unknown checkpoint phase {other:?}"),
+            ));
+        }
+    };
+    Ok(Saved { args, checkpoint })
+}
+
+/// An optimiser state of the wrong sizes would make the next step panic; refuse it here.
+fn check_state_lengths(path: &Path, optimizer: &TrainOptimizer, ae: &Autoencoder) -> Result<()> {
+    let sizes: Vec<usize> = ae
+        .named_params()
+        .iter()
+        .map(|(_, m)| m.as_slice().len())
+        .collect();
+    let fits = |state: &[Vec<f32>]| {
+        state.is_empty() || state.iter().map(Vec::len).eq(sizes.iter().copied())
+    };
+    let ok = match optimizer {
+        TrainOptimizer::Adam(adam) => {
+            let (_, m, v) = adam.state();
+            fits(m) && fits(v) && m.len() == v.len()
+        }
+        TrainOptimizer::Sgd(sgd) => fits(sgd.velocity()),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::data(
+            path,
+            "optimiser state does not match the model's parameters",
+        ))
+    }
+}
