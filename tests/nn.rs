@@ -464,3 +464,45 @@ fn encode_batches_internally_and_agrees_with_one_forward() {
     }
     assert_eq!(ae.reconstruct(&x).shape(), (600, 12));
 }
+
+#[test]
+fn a_smaller_batch_after_a_larger_one_reuses_buffers_cleanly() {
+    // The buffers keep the larger batch's rows; none of them may leak into the smaller one.
+    let x = toy_data(9);
+    let small = x.rows_range(0..5);
+    let mut fresh = toy_autoencoder(5);
+    let want_loss = fresh.forward_backward(small);
+    let want: Vec<(String, Matrix)> = fresh
+        .named_grads()
+        .into_iter()
+        .map(|(n, m)| (n, m.clone()))
+        .collect();
+    let mut reused = toy_autoencoder(5);
+    reused.forward_backward(x.view());
+    let got_loss = reused.forward_backward(small);
+    let got: Vec<(String, Matrix)> = reused
+        .named_grads()
+        .into_iter()
+        .map(|(n, m)| (n, m.clone()))
+        .collect();
+    assert_eq!(got_loss.to_bits(), want_loss.to_bits());
+    assert_eq!(got, want);
+}
+
+#[test]
+fn activations_parse_from_their_keras_names() {
+    assert_eq!(
+        "linear".parse::<Activation>().unwrap(),
+        Activation::Identity
+    );
+    assert_eq!("relu".parse::<Activation>().unwrap(), Activation::Relu);
+    assert_eq!(
+        "sigmoid".parse::<Activation>().unwrap(),
+        Activation::Sigmoid
+    );
+    assert_eq!(Activation::Identity.name(), "linear");
+    assert!(matches!(
+        "tanh".parse::<Activation>(),
+        Err(Error::Invalid { .. })
+    ));
+}

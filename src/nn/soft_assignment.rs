@@ -58,7 +58,6 @@ pub fn soft_assignment_forward<'a, 'b, 'c>(
 /// the kernel gives ds_ij/dd_ij = -(alpha+1)/(2 alpha) s_ij / u_ij, and
 /// dd_ij/dz_i = 2 (z_i - mu_j) = -dd_ij/dmu_j.
 #[track_caller]
-#[allow(clippy::too_many_arguments)]
 pub fn soft_assignment_backward<'a, 'b, 'c, 'd, 'e, 'f>(
     dz: impl Into<MatMut<'a>>,
     dmu: impl Into<MatMut<'b>>,
