@@ -216,30 +216,3 @@ fn deterministic_whatever_the_thread_count() {
     assert_eq!(one.inertia.to_bits(), two.inertia.to_bits());
     assert_eq!(fit(&p, &x), one);
 }
-
-/// Restarts keep the lowest inertia: more restarts never do worse.
-#[test]
-fn more_restarts_never_do_worse() {
-    let x = blobs(6, 200, 4, 3);
-    let mut rng = StdRng::seed_from_u64(9);
-    let noisy = Matrix::from_fn(x.rows(), 4, |i, j| {
-        x.get(i, j) * 0.2 + rng.random_range(0.0f32..3.0)
-    });
-    let one = fit(
-        &KMeansParams {
-            n_init: 1,
-            seed: 5,
-            ..params(6)
-        },
-        &noisy,
-    );
-    let ten = fit(
-        &KMeansParams {
-            n_init: 10,
-            seed: 5,
-            ..params(6)
-        },
-        &noisy,
-    );
-    assert!(ten.inertia <= one.inertia);
-}

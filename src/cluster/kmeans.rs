@@ -80,24 +80,16 @@ pub struct KMeans {
     pub inertia_history: Vec<f64>,
 }
 
-/// How a Lloyd pass over the points ends.
+/// What a run still needs from the next pass over the points.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Step {
-    /// E-step only: labels and inertia.
-    Assign,
-    /// E-step plus the per-cluster sums and counts the M-step needs.
-    AssignAndSum,
-}
-
-/// Why a Lloyd run stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stop {
-    /// No label changed: the labels already match the centres.
-    LabelsStable,
-    /// The centres moved less than the tolerance.
-    ShiftBelowTolerance,
-    /// `max_iter` iterations ran.
-    MaxIter,
+    /// A Lloyd iteration: E-step, then the M-step from the updated cluster sums.
+    Iterate,
+    /// The last M-step moved the centres after the labels were drawn: one E-step more so
+    /// that labels and centres agree (scikit-learn's final `update_centers=False` pass).
+    FinalAssign,
+    /// Finished.
+    Done,
 }
 
 impl KMeansParams {
@@ -109,17 +101,29 @@ impl KMeansParams {
         self.validate(x)?;
         let points = Points::new(x);
         let tol = self.tol as f64 * mean_variance(x);
-        let mut best: Option<KMeans> = None;
-        for restart in 0..self.n_init {
-            let mut rng = StdRng::seed_from_u64(restart_seed(self.seed, restart));
-            let seeds = kmeans_plus_plus(&points, self.k, &mut rng);
-            let run = lloyd(&points, seeds, self.max_iter, tol);
-            // Strictly lower: on a tie the earlier restart stays, as in scikit-learn.
-            if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
-                best = Some(run);
-            }
-        }
-        Ok(best.expect("n_init >= 1 was validated"))
+        let mut rngs: Vec<StdRng> = (0..self.n_init)
+            .map(|r| StdRng::seed_from_u64(restart_seed(self.seed, r)))
+            .collect();
+        let seeds = kmeans_plus_plus(&points, self.k, &mut rngs);
+        let runs = lloyd(&points, seeds, self.max_iter, tol);
+        // The lowest inertia; strictly lower, so on a tie the earlier restart stays, as in
+        // scikit-learn.
+        let mut best = runs
+            .into_iter()
+            .reduce(|best, run| {
+                if run.inertia < best.inertia {
+                    run
+                } else {
+                    best
+                }
+            })
+            .expect("n_init >= 1 was validated");
+        // Label the points through the same (single-model) GEMM path as `predict`, so that
+        // `labels == predict(x)` holds bit for bit; the runs' own last E-step went through
+        // the stacked GEMM, which may round ties differently.
+        best.labels = best.predict(x);
+        best.inertia = exact_inertia(&points, &best.centroids, &best.labels);
+        Ok(best)
     }
 
     fn validate(&self, x: MatRef<'_>) -> Result<()> {
@@ -340,56 +344,86 @@ fn mean_variance(x: MatRef<'_>) -> f64 {
     var.iter().sum::<f64>() / (n as f64 * d as f64)
 }
 
-/// Greedy k-means++: returns the k seeds (k, D), rows of x.
-fn kmeans_plus_plus(points: &Points<'_>, k: usize, rng: &mut StdRng) -> Matrix {
+/// Greedy k-means++ for every restart at once: returns one (k, D) matrix of seeds (rows of
+/// x) per RNG. Each restart draws from its own RNG exactly as if alone; only the distance
+/// computations are shared, one GEMM for all restarts' candidates.
+fn kmeans_plus_plus(points: &Points<'_>, k: usize, rngs: &mut [StdRng]) -> Vec<Matrix> {
     let (n, d) = points.x.shape();
+    let runs = rngs.len();
     let trials = 2 + (k as f64).ln() as usize;
-    let mut seeds = Matrix::zeros(k, d);
-    let first = rng.random_range(0..n);
-    seeds.row_mut(0).copy_from_slice(points.x.row(first));
-    // closest is (N,): D(x)^2, the squared distance to the nearest seed so far.
-    let mut closest: Vec<f64> = sq_distances_to_rows(points, &[first])
-        .into_iter()
-        .map(f64::from)
+    let firsts: Vec<usize> = rngs.iter_mut().map(|rng| rng.random_range(0..n)).collect();
+    let mut seeds: Vec<Matrix> = firsts
+        .iter()
+        .map(|&first| {
+            let mut s = Matrix::zeros(k, d);
+            s.row_mut(0).copy_from_slice(points.x.row(first));
+            s
+        })
         .collect();
-    let mut potential: f64 = closest.iter().sum();
-    let mut cumulative = vec![0.0f64; n];
+    // dist is (N, runs).
+    let dist = sq_distances_to_rows(points, &firsts);
+    // closest[r] is (N,): D(x)^2 of restart r, the squared distance to its nearest seed.
+    let mut closest: Vec<Vec<f64>> = (0..runs)
+        .map(|r| (0..n).map(|i| dist[i * runs + r] as f64).collect())
+        .collect();
+    let mut potential: Vec<f64> = closest.iter().map(|c| c.iter().sum()).collect();
     for c in 1..k {
-        // Sample candidates with probability D(x)^2 / potential: the first point whose
-        // running sum of D^2 reaches u * potential (NumPy's searchsorted, side="left").
-        let mut running = 0.0;
-        for (acc, &dd) in cumulative.iter_mut().zip(&closest) {
-            running += dd;
-            *acc = running;
-        }
-        let candidates: Vec<usize> = (0..trials)
-            .map(|_| {
-                let target = rng.random::<f64>() * potential;
-                cumulative.partition_point(|&s| s < target).min(n - 1)
+        // candidates is (runs, trials): restart r samples with probability D(x)^2 /
+        // potential, i.e. the first point whose running sum of D^2 reaches u * potential
+        // (NumPy's searchsorted, side="left").
+        let candidates: Vec<usize> = rngs
+            .par_iter_mut()
+            .zip(&closest)
+            .zip(&potential)
+            .flat_map_iter(|((rng, closest), &potential)| {
+                let mut running = 0.0;
+                let cumulative: Vec<f64> = closest
+                    .iter()
+                    .map(|&dd| {
+                        running += dd;
+                        running
+                    })
+                    .collect();
+                (0..trials)
+                    .map(|_| {
+                        let target = rng.random::<f64>() * potential;
+                        cumulative.partition_point(|&s| s < target).min(n - 1)
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
-        // dist is (N, trials).
+        // dist is (N, runs * trials).
         let dist = sq_distances_to_rows(points, &candidates);
-        // The potential if each candidate were added; keep the lowest (first on ties).
-        let mut best = (0, f64::INFINITY);
-        for t in 0..trials {
-            let pot: f64 = closest
-                .iter()
-                .enumerate()
-                .map(|(i, &dd)| dd.min(dist[i * trials + t] as f64))
-                .sum();
-            if pot < best.1 {
-                best = (t, pot);
-            }
-        }
-        let (t, pot) = best;
-        for (i, dd) in closest.iter_mut().enumerate() {
-            *dd = dd.min(dist[i * trials + t] as f64);
-        }
-        potential = pot;
-        seeds
-            .row_mut(c)
-            .copy_from_slice(points.x.row(candidates[t]));
+        let width = runs * trials;
+        closest
+            .par_iter_mut()
+            .zip(&mut potential)
+            .zip(&mut seeds)
+            .enumerate()
+            .for_each(|(r, ((closest, potential), seeds))| {
+                // The potential if each candidate were added; keep the lowest (first on ties).
+                let mut best = (0, f64::INFINITY);
+                for t in 0..trials {
+                    let col = r * trials + t;
+                    let pot: f64 = closest
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &dd)| dd.min(dist[i * width + col] as f64))
+                        .sum();
+                    if pot < best.1 {
+                        best = (t, pot);
+                    }
+                }
+                let (t, pot) = best;
+                let col = r * trials + t;
+                for (i, dd) in closest.iter_mut().enumerate() {
+                    *dd = dd.min(dist[i * width + col] as f64);
+                }
+                *potential = pot;
+                seeds
+                    .row_mut(c)
+                    .copy_from_slice(points.x.row(candidates[col]));
+            });
     }
     seeds
 }
@@ -426,161 +460,181 @@ fn sq_distances(points: &Points<'_>, centroids: &Matrix) -> Matrix {
     out
 }
 
-/// One block's share of a Lloyd pass: partial sums for the M-step and the E-step's scratch.
-struct BlockPass {
-    /// sums is (k, D): the sum of this block's points in each cluster, in f64.
+/// One restart's Lloyd state.
+struct Run {
+    /// centres is (k, D).
+    centres: Matrix,
+    /// The cluster whose sum holds each point, (N,): the last E-step's label, except for a
+    /// point an empty cluster just took over (see `new_centres`).
+    labels: Vec<usize>,
+    /// sums is (k, D): the f64 sum of the points of each cluster, kept up to date by
+    /// moving only the points whose label changed.
     sums: Vec<f64>,
-    /// counts is (k,).
+    /// Points per cluster, (k,).
     counts: Vec<u64>,
-    /// Sum of the squared distances to the assigned centres.
-    inertia: f64,
-    /// How many labels changed.
-    changed: usize,
-    /// scores is (CHUNK, k): the GEMM output for one chunk.
-    scores: Vec<f32>,
-}
-
-impl BlockPass {
-    fn new(k: usize, d: usize) -> Self {
-        BlockPass {
-            sums: vec![0.0; k * d],
-            counts: vec![0; k],
-            inertia: 0.0,
-            changed: 0,
-            scores: vec![0.0; CHUNK * k],
-        }
-    }
-}
-
-/// The whole pass, blocks added in block order.
-struct PassTotals {
-    /// sums is (k, D).
-    sums: Vec<f64>,
-    counts: Vec<u64>,
-    inertia: f64,
-    changed: usize,
-}
-
-/// One E-step over all points (updating `labels` in place), plus the sums the M-step needs
-/// when `step` asks for them.
-fn lloyd_pass(
-    points: &Points<'_>,
-    centres: &Matrix,
-    labels: &mut [usize],
-    blocks: &mut [BlockPass],
     step: Step,
-) -> PassTotals {
-    let centres = Centres::new(centres);
-    let (k, d) = centres.c.shape();
-    labels
-        .par_chunks_mut(BLOCK)
-        .zip(blocks.par_iter_mut())
-        .enumerate()
-        .for_each(|(b, (labels, acc))| {
-            acc.inertia = 0.0;
-            acc.changed = 0;
-            if step == Step::AssignAndSum {
-                acc.sums.fill(0.0);
-                acc.counts.fill(0);
-            }
-            for_each_chunk(points, b, |i0, x_chunk, x_sq| {
-                centres.scores(x_chunk, &mut acc.scores);
-                for i in 0..x_chunk.rows() {
-                    let (j, s) = nearest(&acc.scores[i * k..(i + 1) * k]);
-                    acc.inertia += (x_sq[i] + s).max(0.0) as f64;
-                    if labels[i0 + i] != j {
-                        labels[i0 + i] = j;
-                        acc.changed += 1;
-                    }
-                    if step == Step::AssignAndSum {
-                        acc.counts[j] += 1;
-                        for (s, &v) in acc.sums[j * d..(j + 1) * d].iter_mut().zip(x_chunk.row(i)) {
-                            *s += v as f64;
-                        }
-                    }
-                }
-            });
-        });
-    let mut totals = PassTotals {
-        sums: vec![0.0; if step == Step::AssignAndSum { k * d } else { 0 }],
-        counts: vec![0; k],
-        inertia: 0.0,
-        changed: 0,
-    };
-    for acc in blocks.iter() {
-        totals.inertia += acc.inertia;
-        totals.changed += acc.changed;
-        if step == Step::AssignAndSum {
-            for (t, &s) in totals.sums.iter_mut().zip(&acc.sums) {
-                *t += s;
-            }
-            for (t, &c) in totals.counts.iter_mut().zip(&acc.counts) {
-                *t += c;
-            }
-        }
-    }
-    totals
+    n_iter: usize,
+    history: Vec<f64>,
 }
 
 /// Marks a point that has no cluster yet, so the first pass counts every label as changed.
 const UNASSIGNED: usize = usize::MAX;
 
-/// Lloyd's iterations from the given seeds (k, D).
-fn lloyd(points: &Points<'_>, seeds: Matrix, max_iter: usize, tol: f64) -> KMeans {
-    let (k, d) = seeds.shape();
-    let mut centres = seeds;
-    let mut labels = vec![UNASSIGNED; points.n()];
-    let mut blocks: Vec<BlockPass> = (0..points.blocks()).map(|_| BlockPass::new(k, d)).collect();
-    let mut history = Vec::new();
-    let mut stop = Stop::MaxIter;
-    let mut n_iter = 0;
-    while n_iter < max_iter {
-        n_iter += 1;
-        let pass = lloyd_pass(
-            points,
-            &centres,
-            &mut labels,
-            &mut blocks,
-            Step::AssignAndSum,
-        );
-        history.push(pass.inertia);
-        let moved = new_centres(points, &labels, &centres, pass.sums, pass.counts);
-        let shift = squared_shift(&centres, &moved);
-        centres = moved;
-        if pass.changed == 0 {
-            stop = Stop::LabelsStable;
+/// One block's outcome for one run.
+#[derive(Default)]
+struct BlockOutcome {
+    /// Sum of the squared distances to the assigned centres (from the GEMM).
+    inertia: f64,
+    /// (point, old label, new label) for every label that changed, in point order.
+    moves: Vec<(usize, usize, usize)>,
+}
+
+/// Lloyd's iterations for all restarts in lockstep: every pass over the points serves all
+/// the runs still going, with one GEMM per chunk against all their centres stacked, so the
+/// data is streamed from memory once per iteration instead of once per restart, and the
+/// GEMM is (rows, D) x (D, runs * k) rather than a skinny (D, k).
+fn lloyd(points: &Points<'_>, seeds: Vec<Matrix>, max_iter: usize, tol: f64) -> Vec<KMeans> {
+    let n = points.n();
+    let mut runs: Vec<Run> = seeds
+        .into_iter()
+        .map(|centres| {
+            let (k, d) = centres.shape();
+            Run {
+                centres,
+                labels: vec![UNASSIGNED; n],
+                sums: vec![0.0; k * d],
+                counts: vec![0; k],
+                step: Step::Iterate,
+                n_iter: 0,
+                history: Vec::new(),
+            }
+        })
+        .collect();
+    loop {
+        let mut active: Vec<&mut Run> = runs.iter_mut().filter(|r| r.step != Step::Done).collect();
+        if active.is_empty() {
             break;
         }
-        if shift <= tol {
-            stop = Stop::ShiftBelowTolerance;
-            break;
+        // outcomes[b][a]: block b's outcome for active run a.
+        let outcomes = assign(points, &mut active);
+        active.par_iter_mut().enumerate().for_each(|(a, run)| {
+            let inertia = outcomes.iter().map(|o| o[a].inertia).sum();
+            run.history.push(inertia);
+            if run.step == Step::FinalAssign {
+                run.step = Step::Done;
+                return;
+            }
+            run.n_iter += 1;
+            let mut changed = 0;
+            for o in &outcomes {
+                changed += o[a].moves.len();
+                move_points(points, run, &o[a].moves);
+            }
+            let moved = new_centres(
+                points,
+                &mut run.labels,
+                &run.centres,
+                &mut run.sums,
+                &mut run.counts,
+            );
+            let shift = squared_shift(&run.centres, &moved);
+            run.centres = moved;
+            run.step = if changed == 0 {
+                // The labels already match the centres: no final E-step.
+                Step::Done
+            } else if shift <= tol || run.n_iter == max_iter {
+                Step::FinalAssign
+            } else {
+                Step::Iterate
+            };
+        });
+    }
+    runs.into_par_iter()
+        .map(|run| KMeans {
+            inertia: exact_inertia(points, &run.centres, &run.labels),
+            centroids: run.centres,
+            labels: run.labels,
+            n_iter: run.n_iter,
+            inertia_history: run.history,
+        })
+        .collect()
+}
+
+/// The E-step of every active run over all points: updates their labels and returns, per
+/// block (in block order) and per active run, the inertia and the labels that changed.
+fn assign(points: &Points<'_>, active: &mut [&mut Run]) -> Vec<Vec<BlockOutcome>> {
+    let k = active[0].centres.rows();
+    let d = points.x.cols();
+    // stacked is (runs * k, D): all active runs' centres, one GEMM for all.
+    let mut stacked = Matrix::zeros(active.len() * k, d);
+    for (a, run) in active.iter().enumerate() {
+        stacked.as_mut_slice()[a * k * d..(a + 1) * k * d].copy_from_slice(run.centres.as_slice());
+    }
+    let centres = Centres::new(&stacked);
+    let width = centres.k();
+    // Each block gets its slice of every active run's labels.
+    let mut per_block: Vec<Vec<&mut [usize]>> = (0..points.blocks()).map(|_| Vec::new()).collect();
+    for run in active.iter_mut() {
+        for (b, labels) in run.labels.chunks_mut(BLOCK).enumerate() {
+            per_block[b].push(labels);
         }
     }
-    if stop != Stop::LabelsStable {
-        // The last M-step moved the centres after the labels were drawn: re-assign so
-        // that labels and centres agree.
-        let pass = lloyd_pass(points, &centres, &mut labels, &mut blocks, Step::Assign);
-        history.push(pass.inertia);
-    }
-    let inertia = exact_inertia(points, &centres, &labels);
-    KMeans {
-        centroids: centres,
-        labels,
-        inertia,
-        n_iter,
-        inertia_history: history,
+    per_block
+        .into_par_iter()
+        .enumerate()
+        .map(|(b, mut labels)| {
+            let mut outcomes: Vec<BlockOutcome> =
+                labels.iter().map(|_| BlockOutcome::default()).collect();
+            // scores is (CHUNK, runs * k).
+            let mut scores = vec![0.0f32; CHUNK * width];
+            for_each_chunk(points, b, |i0, x_chunk, x_sq| {
+                centres.scores(x_chunk, &mut scores);
+                for (i, row) in scores.chunks_exact(width).take(x_chunk.rows()).enumerate() {
+                    for (a, (labels, out)) in labels.iter_mut().zip(&mut outcomes).enumerate() {
+                        let (j, s) = nearest(&row[a * k..(a + 1) * k]);
+                        out.inertia += (x_sq[i] + s).max(0.0) as f64;
+                        let old = labels[i0 + i];
+                        if old != j {
+                            labels[i0 + i] = j;
+                            out.moves.push((b * BLOCK + i0 + i, old, j));
+                        }
+                    }
+                }
+            });
+            outcomes
+        })
+        .collect()
+}
+
+/// Moves the changed points between the cluster sums: the M-step's work is proportional to
+/// the points that changed cluster (all of them only on the first iteration).
+fn move_points(points: &Points<'_>, run: &mut Run, moves: &[(usize, usize, usize)]) {
+    let d = points.x.cols();
+    for &(i, from, to) in moves {
+        let x = points.x.row(i);
+        if from != UNASSIGNED {
+            for (s, &v) in run.sums[from * d..(from + 1) * d].iter_mut().zip(x) {
+                *s -= v as f64;
+            }
+            run.counts[from] -= 1;
+        }
+        for (s, &v) in run.sums[to * d..(to + 1) * d].iter_mut().zip(x) {
+            *s += v as f64;
+        }
+        run.counts[to] += 1;
     }
 }
 
 /// The M-step: each centre moves to the mean of its points (sums (k, D) / counts). An
 /// empty cluster first takes the point farthest from its own centre (farthest first, as
-/// scikit-learn's `_relocate_empty_clusters`); that point leaves its old cluster's sum.
+/// scikit-learn's `_relocate_empty_clusters`); that point leaves its old cluster's sum, and
+/// its label follows so that the sums stay those of the labels.
 fn new_centres(
     points: &Points<'_>,
-    labels: &[usize],
+    labels: &mut [usize],
     old: &Matrix,
-    mut sums: Vec<f64>,
-    mut counts: Vec<u64>,
+    sums: &mut [f64],
+    counts: &mut [u64],
 ) -> Matrix {
     let (k, d) = old.shape();
     let empty: Vec<usize> = (0..k).filter(|&j| counts[j] == 0).collect();
@@ -589,13 +643,13 @@ fn new_centres(
         let far = farthest_points(points, old, labels, empty.len());
         for (&e, &p) in empty.iter().zip(&far) {
             let from = labels[p];
-            let x = points.x.row(p);
-            for (dim, &v) in x.iter().enumerate() {
+            for (dim, &v) in points.x.row(p).iter().enumerate() {
                 sums[from * d + dim] -= v as f64;
                 sums[e * d + dim] = v as f64;
             }
             counts[from] -= 1;
             counts[e] = 1;
+            labels[p] = e;
         }
     }
     let mut centres = Matrix::zeros(k, d);
@@ -681,18 +735,21 @@ mod tests {
         let x = Matrix::from_vec(3, 1, vec![0.0, 1.0, 10.0]);
         let points = Points::new(x.view());
         let old = Matrix::from_vec(2, 1, vec![1.0, 100.0]);
-        let new = new_centres(&points, &[0, 0, 0], &old, vec![11.0, 0.0], vec![3, 0]);
+        let mut labels = [0, 0, 0];
+        let (mut sums, mut counts) = (vec![11.0, 0.0], vec![3, 0]);
+        let new = new_centres(&points, &mut labels, &old, &mut sums, &mut counts);
         assert_eq!(new.as_slice(), &[0.5, 10.0]);
+        assert_eq!(
+            (labels, sums, counts),
+            ([0, 0, 1], vec![1.0, 10.0], vec![2, 1])
+        );
         // Two empty clusters take the two farthest points, farthest first.
         let old = Matrix::from_vec(3, 1, vec![1.0, 100.0, 200.0]);
-        let new = new_centres(
-            &points,
-            &[0, 0, 0],
-            &old,
-            vec![11.0, 0.0, 0.0],
-            vec![3, 0, 0],
-        );
+        let mut labels = [0, 0, 0];
+        let (mut sums, mut counts) = (vec![11.0, 0.0, 0.0], vec![3, 0, 0]);
+        let new = new_centres(&points, &mut labels, &old, &mut sums, &mut counts);
         assert_eq!(new.as_slice(), &[1.0, 10.0, 0.0]);
+        assert_eq!(labels, [2, 0, 1]);
     }
 
     #[test]
