@@ -467,9 +467,15 @@ struct Run {
     /// The cluster whose sum holds each point, (N,): the last E-step's label, except for a
     /// point an empty cluster just took over (see `new_centres`).
     labels: Vec<usize>,
+    /// upper is (N,): an upper bound on each point's distance to its own centre (Hamerly).
+    upper: Vec<f64>,
+    /// lower is (N,): a lower bound on each point's distance to every other centre.
+    lower: Vec<f64>,
     /// sums is (k, D): the f64 sum of the points of each cluster, kept up to date by
     /// moving only the points whose label changed.
     sums: Vec<f64>,
+    /// sq_sums is (k,): the sum of ||x||^2 over each cluster, for the inertia.
+    sq_sums: Vec<f64>,
     /// Points per cluster, (k,).
     counts: Vec<u64>,
     step: Step,
@@ -480,19 +486,22 @@ struct Run {
 /// Marks a point that has no cluster yet, so the first pass counts every label as changed.
 const UNASSIGNED: usize = usize::MAX;
 
-/// One block's outcome for one run.
-#[derive(Default)]
-struct BlockOutcome {
-    /// Sum of the squared distances to the assigned centres (from the GEMM).
-    inertia: f64,
-    /// (point, old label, new label) for every label that changed, in point order.
-    moves: Vec<(usize, usize, usize)>,
-}
+/// A label change: (point, old label, new label).
+type Move = (usize, usize, usize);
 
-/// Lloyd's iterations for all restarts in lockstep: every pass over the points serves all
-/// the runs still going, with one GEMM per chunk against all their centres stacked, so the
-/// data is streamed from memory once per iteration instead of once per restart, and the
-/// GEMM is (rows, D) x (D, runs * k) rather than a skinny (D, k).
+/// Lloyd's iterations for all restarts in lockstep, so that every pass over the points
+/// serves all the runs still going: each chunk of points is read from memory once per
+/// iteration and stays in cache while every run assigns it.
+///
+/// Hamerly's bounds (Hamerly 2010) skip the points whose centre cannot have changed: each
+/// point keeps an upper bound u on the distance to its own centre and a lower bound l on
+/// the distance to any other; when centres move by delta, u grows by its centre's delta
+/// and l shrinks by the largest other delta. A point with u <= max(l, s) keeps its label,
+/// where s is half the distance from its centre to the nearest other centre (then no other
+/// centre can be nearer, by the triangle inequality). The other points are gathered and
+/// assigned with one GEMM per run and chunk. The bounds are widened by a bound on the f32
+/// GEMM's rounding, so a skipped point's label is the exact nearest centre: the labels
+/// are those of plain Lloyd, up to ties within rounding.
 fn lloyd(points: &Points<'_>, seeds: Vec<Matrix>, max_iter: usize, tol: f64) -> Vec<KMeans> {
     let n = points.n();
     let mut runs: Vec<Run> = seeds
@@ -502,7 +511,10 @@ fn lloyd(points: &Points<'_>, seeds: Vec<Matrix>, max_iter: usize, tol: f64) -> 
             Run {
                 centres,
                 labels: vec![UNASSIGNED; n],
+                upper: vec![f64::INFINITY; n],
+                lower: vec![0.0; n],
                 sums: vec![0.0; k * d],
+                sq_sums: vec![0.0; k],
                 counts: vec![0; k],
                 step: Step::Iterate,
                 n_iter: 0,
@@ -515,30 +527,37 @@ fn lloyd(points: &Points<'_>, seeds: Vec<Matrix>, max_iter: usize, tol: f64) -> 
         if active.is_empty() {
             break;
         }
-        // outcomes[b][a]: block b's outcome for active run a.
-        let outcomes = assign(points, &mut active);
+        // moves[b][a]: the label changes of block b for active run a, in point order.
+        let moves = assign(points, &mut active);
         active.par_iter_mut().enumerate().for_each(|(a, run)| {
-            let inertia = outcomes.iter().map(|o| o[a].inertia).sum();
-            run.history.push(inertia);
+            let mut changed = 0;
+            for block in &moves {
+                changed += block[a].len();
+                move_points(points, run, &block[a]);
+            }
+            run.history.push(inertia_from_sums(run));
             if run.step == Step::FinalAssign {
                 run.step = Step::Done;
                 return;
             }
             run.n_iter += 1;
-            let mut changed = 0;
-            for o in &outcomes {
-                changed += o[a].moves.len();
-                move_points(points, run, &o[a].moves);
+            let Run {
+                centres,
+                labels,
+                upper,
+                lower,
+                sums,
+                sq_sums,
+                counts,
+                ..
+            } = &mut **run;
+            let (moved, relocated) = new_centres(points, labels, centres, sums, sq_sums, counts);
+            let shift = squared_shift(centres, &moved);
+            widen_bounds(centres, &moved, labels, upper, lower);
+            for p in relocated {
+                upper[p] = f64::INFINITY;
             }
-            let moved = new_centres(
-                points,
-                &mut run.labels,
-                &run.centres,
-                &mut run.sums,
-                &mut run.counts,
-            );
-            let shift = squared_shift(&run.centres, &moved);
-            run.centres = moved;
+            *centres = moved;
             run.step = if changed == 0 {
                 // The labels already match the centres: no final E-step.
                 Step::Done
@@ -551,7 +570,7 @@ fn lloyd(points: &Points<'_>, seeds: Vec<Matrix>, max_iter: usize, tol: f64) -> 
     }
     runs.into_par_iter()
         .map(|run| KMeans {
-            inertia: exact_inertia(points, &run.centres, &run.labels),
+            inertia: inertia_from_sums(&run),
             centroids: run.centres,
             labels: run.labels,
             n_iter: run.n_iter,
@@ -560,69 +579,219 @@ fn lloyd(points: &Points<'_>, seeds: Vec<Matrix>, max_iter: usize, tol: f64) -> 
         .collect()
 }
 
-/// The E-step of every active run over all points: updates their labels and returns, per
-/// block (in block order) and per active run, the inertia and the labels that changed.
-fn assign(points: &Points<'_>, active: &mut [&mut Run]) -> Vec<Vec<BlockOutcome>> {
-    let k = active[0].centres.rows();
+/// What the E-step of one run needs to know about its centres.
+struct RunCentres<'a> {
+    centres: Centres<'a>,
+    /// half_gap is (k,): half the distance from each centre to its nearest other centre.
+    half_gap: Vec<f64>,
+    /// max_j ||c_j||^2, for the rounding bound.
+    max_sq_norm: f64,
+}
+
+/// One run's per-point state, for the points of one block.
+struct BlockState<'a> {
+    labels: &'a mut [usize],
+    upper: &'a mut [f64],
+    lower: &'a mut [f64],
+}
+
+/// The E-step of every active run over all points: updates labels and bounds and returns,
+/// per block (in block order) and per active run, the label changes.
+fn assign(points: &Points<'_>, active: &mut [&mut Run]) -> Vec<Vec<Vec<Move>>> {
     let d = points.x.cols();
-    // stacked is (runs * k, D): all active runs' centres, one GEMM for all.
-    let mut stacked = Matrix::zeros(active.len() * k, d);
-    for (a, run) in active.iter().enumerate() {
-        stacked.as_mut_slice()[a * k * d..(a + 1) * k * d].copy_from_slice(run.centres.as_slice());
-    }
-    let centres = Centres::new(&stacked);
-    let width = centres.k();
-    // Each block gets its slice of every active run's labels.
-    let mut per_block: Vec<Vec<&mut [usize]>> = (0..points.blocks()).map(|_| Vec::new()).collect();
+    let mut views = Vec::with_capacity(active.len());
+    let mut per_block: Vec<Vec<BlockState<'_>>> =
+        (0..points.blocks()).map(|_| Vec::new()).collect();
     for run in active.iter_mut() {
-        for (b, labels) in run.labels.chunks_mut(BLOCK).enumerate() {
-            per_block[b].push(labels);
+        let Run {
+            centres,
+            labels,
+            upper,
+            lower,
+            ..
+        } = &mut **run;
+        let half_gap = half_gaps(centres);
+        let centres = Centres::new(centres);
+        let max_sq_norm = centres
+            .sq_norms
+            .iter()
+            .fold(0.0f64, |m, &c| m.max(c as f64));
+        views.push(RunCentres {
+            centres,
+            half_gap,
+            max_sq_norm,
+        });
+        let blocks = labels
+            .chunks_mut(BLOCK)
+            .zip(upper.chunks_mut(BLOCK))
+            .zip(lower.chunks_mut(BLOCK));
+        for (b, ((labels, upper), lower)) in blocks.enumerate() {
+            per_block[b].push(BlockState {
+                labels,
+                upper,
+                lower,
+            });
         }
     }
+    // A bound on the rounding of ||x||^2 - 2 x.c + ||c||^2 in f32 with D-term dot products:
+    // |error| <= (D + 4) eps (||x||^2 + ||c||^2).
+    let rounding = (d as f64 + 4.0) * f32::EPSILON as f64;
     per_block
         .into_par_iter()
         .enumerate()
-        .map(|(b, mut labels)| {
-            let mut outcomes: Vec<BlockOutcome> =
-                labels.iter().map(|_| BlockOutcome::default()).collect();
-            // scores is (CHUNK, runs * k).
-            let mut scores = vec![0.0f32; CHUNK * width];
+        .map(|(b, mut states)| {
+            let mut moves: Vec<Vec<Move>> = states.iter().map(|_| Vec::new()).collect();
+            let k_max = views.iter().map(|v| v.centres.k()).max().unwrap_or(0);
+            // gathered is (rows, D): the chunk's points a run must re-assign; scores (rows, k).
+            let mut gathered = Vec::with_capacity(CHUNK * d);
+            let mut scores = vec![0.0f32; CHUNK * k_max];
+            let mut todo = Vec::with_capacity(CHUNK);
             for_each_chunk(points, b, |i0, x_chunk, x_sq| {
-                centres.scores(x_chunk, &mut scores);
-                for (i, row) in scores.chunks_exact(width).take(x_chunk.rows()).enumerate() {
-                    for (a, (labels, out)) in labels.iter_mut().zip(&mut outcomes).enumerate() {
-                        let (j, s) = nearest(&row[a * k..(a + 1) * k]);
-                        out.inertia += (x_sq[i] + s).max(0.0) as f64;
-                        let old = labels[i0 + i];
+                for ((st, view), moves) in states.iter_mut().zip(&views).zip(&mut moves) {
+                    todo.clear();
+                    for i in 0..x_chunk.rows() {
+                        let p = i0 + i;
+                        let keep = st.labels[p] != UNASSIGNED
+                            && st.upper[p] <= view.half_gap[st.labels[p]].max(st.lower[p]);
+                        if !keep {
+                            todo.push(i);
+                        }
+                    }
+                    if todo.is_empty() {
+                        continue;
+                    }
+                    let rows = if todo.len() == x_chunk.rows() {
+                        x_chunk
+                    } else {
+                        gathered.clear();
+                        for &i in &todo {
+                            gathered.extend_from_slice(x_chunk.row(i));
+                        }
+                        MatRef::from_slice(&gathered, todo.len(), d)
+                    };
+                    let k = view.centres.k();
+                    view.centres.scores(rows, &mut scores);
+                    for (row, &i) in scores.chunks_exact(k).zip(&todo) {
+                        let p = i0 + i;
+                        let (j, first, second) = two_nearest(row);
+                        let xx = x_sq[i] as f64;
+                        let slack = rounding * (xx + view.max_sq_norm);
+                        st.upper[p] = (xx + first as f64 + slack).max(0.0).sqrt();
+                        st.lower[p] = (xx + second as f64 - slack).max(0.0).sqrt();
+                        let old = st.labels[p];
                         if old != j {
-                            labels[i0 + i] = j;
-                            out.moves.push((b * BLOCK + i0 + i, old, j));
+                            st.labels[p] = j;
+                            moves.push((b * BLOCK + p, old, j));
                         }
                     }
                 }
             });
-            outcomes
+            moves
         })
         .collect()
 }
 
+/// The index of the smallest score (the first on ties), the smallest and the second
+/// smallest (infinite when there is one score).
+fn two_nearest(scores: &[f32]) -> (usize, f32, f32) {
+    let (mut j, mut first, mut second) = (0, scores[0], f32::INFINITY);
+    for (c, &s) in scores.iter().enumerate().skip(1) {
+        if s < first {
+            second = first;
+            first = s;
+            j = c;
+        } else if s < second {
+            second = s;
+        }
+    }
+    (j, first, second)
+}
+
+/// Half the distance from each centre to its nearest other centre, (k,), slightly shrunk
+/// so that rounding in the square root never overstates it.
+fn half_gaps(centres: &Matrix) -> Vec<f64> {
+    let k = centres.rows();
+    (0..k)
+        .map(|j| {
+            let nearest = (0..k)
+                .filter(|&o| o != j)
+                .map(|o| exact_sq_distance(centres.row(j), centres.row(o)))
+                .fold(f64::INFINITY, f64::min);
+            0.5 * nearest.sqrt() * (1.0 - 1e-12)
+        })
+        .collect()
+}
+
+/// After the centres move from `old` to `new`: u grows by its own centre's move, l shrinks
+/// by the largest move among the other centres.
+fn widen_bounds(
+    old: &Matrix,
+    new: &Matrix,
+    labels: &[usize],
+    upper: &mut [f64],
+    lower: &mut [f64],
+) {
+    let delta: Vec<f64> = old
+        .iter_rows()
+        .zip(new.iter_rows())
+        .map(|(a, b)| exact_sq_distance(a, b).sqrt() * (1.0 + 1e-12))
+        .collect();
+    // The largest move, its centre, and the second largest.
+    let (mut top, mut top_j, mut next) = (0.0f64, usize::MAX, 0.0f64);
+    for (j, &dj) in delta.iter().enumerate() {
+        if dj > top {
+            next = top;
+            top = dj;
+            top_j = j;
+        } else if dj > next {
+            next = dj;
+        }
+    }
+    for ((&label, u), l) in labels.iter().zip(upper).zip(lower) {
+        *u += delta[label];
+        *l -= if label == top_j { next } else { top };
+    }
+}
+
 /// Moves the changed points between the cluster sums: the M-step's work is proportional to
 /// the points that changed cluster (all of them only on the first iteration).
-fn move_points(points: &Points<'_>, run: &mut Run, moves: &[(usize, usize, usize)]) {
+fn move_points(points: &Points<'_>, run: &mut Run, moves: &[Move]) {
     let d = points.x.cols();
     for &(i, from, to) in moves {
         let x = points.x.row(i);
+        let xx: f64 = x.iter().map(|&v| v as f64 * v as f64).sum();
         if from != UNASSIGNED {
             for (s, &v) in run.sums[from * d..(from + 1) * d].iter_mut().zip(x) {
                 *s -= v as f64;
             }
+            run.sq_sums[from] -= xx;
             run.counts[from] -= 1;
         }
         for (s, &v) in run.sums[to * d..(to + 1) * d].iter_mut().zip(x) {
             *s += v as f64;
         }
+        run.sq_sums[to] += xx;
         run.counts[to] += 1;
     }
+}
+
+/// The inertia of the run's labels against its current centres, from the cluster sums:
+/// sum_j (sum_{i in j} ||x_i||^2 - 2 c_j . S_j + n_j ||c_j||^2), all in f64.
+fn inertia_from_sums(run: &Run) -> f64 {
+    let d = run.centres.cols();
+    let total: f64 = run
+        .centres
+        .iter_rows()
+        .enumerate()
+        .map(|(j, c)| {
+            let s = &run.sums[j * d..(j + 1) * d];
+            let cs: f64 = c.iter().zip(s).map(|(&c, &s)| c as f64 * s).sum();
+            let cc: f64 = c.iter().map(|&c| c as f64 * c as f64).sum();
+            run.sq_sums[j] - 2.0 * cs + run.counts[j] as f64 * cc
+        })
+        .sum();
+    // Cancellation can leave a tiny negative for a perfect fit.
+    total.max(0.0)
 }
 
 /// The M-step: each centre moves to the mean of its points (sums (k, D) / counts). An
@@ -634,10 +803,12 @@ fn new_centres(
     labels: &mut [usize],
     old: &Matrix,
     sums: &mut [f64],
+    sq_sums: &mut [f64],
     counts: &mut [u64],
-) -> Matrix {
+) -> (Matrix, Vec<usize>) {
     let (k, d) = old.shape();
     let empty: Vec<usize> = (0..k).filter(|&j| counts[j] == 0).collect();
+    let mut relocated = Vec::new();
     if !empty.is_empty() {
         // Rare, so the exact distances are computed only here.
         let far = farthest_points(points, old, labels, empty.len());
@@ -647,9 +818,13 @@ fn new_centres(
                 sums[from * d + dim] -= v as f64;
                 sums[e * d + dim] = v as f64;
             }
+            let xx: f64 = points.x.row(p).iter().map(|&v| v as f64 * v as f64).sum();
+            sq_sums[from] -= xx;
+            sq_sums[e] = xx;
             counts[from] -= 1;
             counts[e] = 1;
             labels[p] = e;
+            relocated.push(p);
         }
     }
     let mut centres = Matrix::zeros(k, d);
@@ -664,7 +839,7 @@ fn new_centres(
             *c = (s * inv) as f32;
         }
     }
-    centres
+    (centres, relocated)
 }
 
 /// The `how_many` points farthest from their assigned centre (exact f64 distances),
@@ -737,7 +912,14 @@ mod tests {
         let old = Matrix::from_vec(2, 1, vec![1.0, 100.0]);
         let mut labels = [0, 0, 0];
         let (mut sums, mut counts) = (vec![11.0, 0.0], vec![3, 0]);
-        let new = new_centres(&points, &mut labels, &old, &mut sums, &mut counts);
+        let (new, _) = new_centres(
+            &points,
+            &mut labels,
+            &old,
+            &mut sums,
+            &mut vec![0.0; old.rows()],
+            &mut counts,
+        );
         assert_eq!(new.as_slice(), &[0.5, 10.0]);
         assert_eq!(
             (labels, sums, counts),
@@ -747,9 +929,101 @@ mod tests {
         let old = Matrix::from_vec(3, 1, vec![1.0, 100.0, 200.0]);
         let mut labels = [0, 0, 0];
         let (mut sums, mut counts) = (vec![11.0, 0.0, 0.0], vec![3, 0, 0]);
-        let new = new_centres(&points, &mut labels, &old, &mut sums, &mut counts);
+        let (new, _) = new_centres(
+            &points,
+            &mut labels,
+            &old,
+            &mut sums,
+            &mut vec![0.0; old.rows()],
+            &mut counts,
+        );
         assert_eq!(new.as_slice(), &[1.0, 10.0, 0.0]);
         assert_eq!(labels, [2, 0, 1]);
+    }
+
+    /// Plain Lloyd in f64 with exact distances and full recomputation, the way the
+    /// algorithm is written in textbooks: the reference for the bounded, incremental one.
+    fn reference_lloyd(
+        x: &Matrix,
+        seeds: &Matrix,
+        max_iter: usize,
+        tol: f64,
+    ) -> (Matrix, Vec<usize>, usize) {
+        let (k, d) = seeds.shape();
+        let mut c = seeds.clone();
+        let nearest_exact = |c: &Matrix, i: usize| {
+            (0..k)
+                .map(|j| (exact_sq_distance(x.row(i), c.row(j)), j))
+                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+                .unwrap()
+                .1
+        };
+        let mut labels = vec![UNASSIGNED; x.rows()];
+        let mut iters = 0;
+        let mut stable = false;
+        while iters < max_iter {
+            iters += 1;
+            let new: Vec<usize> = (0..x.rows()).map(|i| nearest_exact(&c, i)).collect();
+            let changed = new != labels;
+            labels = new;
+            let mut sums = vec![0.0f64; k * d];
+            let mut counts = vec![0u64; k];
+            for (i, &l) in labels.iter().enumerate() {
+                counts[l] += 1;
+                for (s, &v) in sums[l * d..(l + 1) * d].iter_mut().zip(x.row(i)) {
+                    *s += v as f64;
+                }
+            }
+            assert!(
+                counts.iter().all(|&n| n > 0),
+                "the reference does not relocate"
+            );
+            let moved = Matrix::from_fn(k, d, |j, m| (sums[j * d + m] / counts[j] as f64) as f32);
+            let shift = squared_shift(&c, &moved);
+            c = moved;
+            if !changed {
+                stable = true;
+                break;
+            }
+            if shift <= tol {
+                break;
+            }
+        }
+        if !stable {
+            labels = (0..x.rows()).map(|i| nearest_exact(&c, i)).collect();
+        }
+        (c, labels, iters)
+    }
+
+    /// The lockstep, bounded, incremental Lloyd gives plain Lloyd's labels, centres and
+    /// iteration counts for every restart (continuous random data: no ties).
+    #[test]
+    fn bounded_lloyd_matches_plain_lloyd() {
+        let mut rng = StdRng::seed_from_u64(11);
+        // Overlapping blobs, so that labels keep changing for many iterations.
+        let x = Matrix::from_fn(3000, 5, |i, j| {
+            ((i % 7) * (j + 1)) as f32 * 0.3 + rng.random::<f32>() * 2.0
+        });
+        let points = Points::new(x.view());
+        let tol = 1e-4 * mean_variance(x.view());
+        let mut rngs: Vec<StdRng> = (0..4)
+            .map(|r| StdRng::seed_from_u64(restart_seed(3, r)))
+            .collect();
+        let seeds = kmeans_plus_plus(&points, 7, &mut rngs);
+        let runs = lloyd(&points, seeds.clone(), 300, tol);
+        for (run, seeds) in runs.iter().zip(&seeds) {
+            let (c, labels, iters) = reference_lloyd(&x, seeds, 300, tol);
+            assert!(iters > 5, "too easy a test: {iters} iterations");
+            assert_eq!(run.n_iter, iters);
+            assert_eq!(run.labels, labels);
+            for (a, b) in run.centroids.as_slice().iter().zip(c.as_slice()) {
+                assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
+            }
+            assert!(
+                (run.inertia - exact_inertia(&points, &run.centroids, &run.labels)).abs()
+                    < 1e-6 * run.inertia
+            );
+        }
     }
 
     #[test]
