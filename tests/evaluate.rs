@@ -1,6 +1,6 @@
 //! `deepcluster evaluate TRUTH.csv PRED.csv`: the join on filename, the printed line, errors.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use deepcluster::cli::evaluate::evaluate;
@@ -16,7 +16,7 @@ fn folder(test: &str) -> PathBuf {
     dir
 }
 
-fn write(dir: &PathBuf, name: &str, text: &str) -> PathBuf {
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path

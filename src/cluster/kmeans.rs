@@ -17,9 +17,17 @@
 //! only needs ||c||^2 - 2 x.c; ||x||^2 is added back (and the result clamped at 0, since the
 //! subtraction cancels in f32) where the distance itself is needed.
 //!
+//! Speed, without changing the result: the `n_init` restarts run in lockstep, so each pass
+//! over the data serves them all while a chunk of points is in cache; Hamerly's bounds skip
+//! the points whose nearest centre cannot have changed (see `lloyd`); the M-step keeps f64
+//! sums per cluster up to date by moving only the points that changed cluster.
+//!
 //! Determinism whatever the rayon thread count: points are cut into fixed blocks of `BLOCK`
-//! rows; each block writes its own partial sums, and the partials are added in block order.
-//! Each restart seeds its own `StdRng` from the master seed and the restart index.
+//! rows; each block reports its label changes, which are applied in block order. Each
+//! restart seeds its own `StdRng` from the master seed and the restart index (SplitMix64).
+//! A restart's run does not depend on the other restarts, except that the seeding GEMM
+//! stacks all restarts' candidates, which the fast GEMM may round differently than it
+//! would a single one.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -75,8 +83,9 @@ pub struct KMeans {
     pub inertia: f64,
     /// Lloyd iterations of the kept run.
     pub n_iter: usize,
-    /// The kept run's inertia right after each assignment step (from the GEMM distances),
-    /// including the final E-step when there was one. Lloyd never increases it.
+    /// The kept run's inertia right after each assignment step (labels just drawn, centres
+    /// not yet moved), from its f64 cluster sums, including the final E-step when there was
+    /// one. Lloyd never increases it.
     pub inertia_history: Vec<f64>,
 }
 
