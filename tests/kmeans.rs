@@ -216,3 +216,22 @@ fn deterministic_whatever_the_thread_count() {
     assert_eq!(one.inertia.to_bits(), two.inertia.to_bits());
     assert_eq!(fit(&p, &x), one);
 }
+
+/// max_iter = 1: one Lloyd iteration, then the final E-step (two history entries), and the
+/// labels still match the centres.
+#[test]
+fn max_iter_bounds_the_iterations() {
+    let x = blobs(4, 300, 3, 4);
+    let km = fit(
+        &KMeansParams {
+            max_iter: 1,
+            n_init: 2,
+            ..params(4)
+        },
+        &x,
+    );
+    assert_eq!(km.n_iter, 1);
+    assert_eq!(km.inertia_history.len(), 2);
+    assert!(km.inertia_history[1] <= km.inertia_history[0]);
+    assert_eq!(km.predict(x.view()), km.labels);
+}
