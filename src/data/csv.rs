@@ -164,18 +164,19 @@ fn check_filename(name: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// Splits CSV text into records (lists of fields), tracking line numbers.
-struct Records<'a> {
+/// Splits CSV text into records (lists of fields), tracking line numbers. Also used by
+/// `cli::evaluate` to read its label files.
+pub(crate) struct Records<'a> {
     text: &'a [u8],
     source: &'a str,
     pos: usize,
     line: usize,
 }
 
-type RecordResult = std::result::Result<(usize, Vec<String>), (usize, String)>;
+pub(crate) type RecordResult = std::result::Result<(usize, Vec<String>), (usize, String)>;
 
 impl<'a> Records<'a> {
-    fn new(source: &'a str) -> Self {
+    pub(crate) fn new(source: &'a str) -> Self {
         Records {
             text: source.as_bytes(),
             source,
@@ -185,7 +186,7 @@ impl<'a> Records<'a> {
     }
 
     /// The next record and the line it starts on, or None at the end of the text.
-    fn next_record(&mut self) -> Option<RecordResult> {
+    pub(crate) fn next_record(&mut self) -> Option<RecordResult> {
         if self.pos >= self.text.len() {
             return None;
         }
