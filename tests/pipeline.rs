@@ -285,7 +285,11 @@ fn ctrl_c_stops_with_a_checkpoint_and_resumes_to_the_same_bits() {
 
 /// A one-line message on stderr, exit status 1 (not a panic's 101).
 fn fails_cleanly(args: &[&str], expect: &str) {
-    let out = Command::new(BIN).args(args).arg("--quiet").output().unwrap();
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--quiet")
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
