@@ -23,7 +23,9 @@ use crate::{Error, Result};
 
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
 
-/// Where a run was when its checkpoint was written.
+/// Where a run was when its checkpoint was written. (One of these exists per run, so the
+/// size difference between the variants does not matter.)
+#[allow(clippy::large_enum_variant)]
 pub enum Checkpoint {
     /// After `epoch` epochs of pretraining.
     Pretrain {

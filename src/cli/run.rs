@@ -10,7 +10,7 @@
 //! writes goes to the output folder; the table goes to stdout, progress to stderr.
 
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use rand::SeedableRng;
@@ -328,12 +328,10 @@ impl Run<'_> {
             s.score_every
         };
         let checkpoint_every = self.options.checkpoint_every.unwrap_or(0);
+        // The first multiple of `period` after `done` (never, for a period of 0).
         let next = |done: usize, period: usize| {
-            if period == 0 {
-                usize::MAX
-            } else {
-                (done / period + 1) * period
-            }
+            done.checked_div(period)
+                .map_or(usize::MAX, |q| (q + 1) * period)
         };
         while done < s.pretrain_epochs {
             let end = next(done, every)
@@ -482,7 +480,7 @@ impl Run<'_> {
             // A checkpoint holds the state just before this update, so a resumed run
             // redoes the update (and its log row) and goes on identically.
             interrupted = interrupt::requested();
-            let due = checkpoint_every > 0 && update > 0 && update % checkpoint_every == 0;
+            let due = checkpoint_every > 0 && update > 0 && update.is_multiple_of(checkpoint_every);
             let saved = if interrupted || due {
                 checkpoint::save_dec(out, args, u.model, u.state, params.alpha)
             } else {
@@ -623,9 +621,4 @@ fn dims_text(dims: &[usize]) -> String {
         .map(|d| d.to_string())
         .collect::<Vec<_>>()
         .join("-")
-}
-
-/// Where a run's outputs go, for callers that need a path before the run.
-pub fn output_path(options: &RunOptions, name: &str) -> PathBuf {
-    Path::new(&options.out).join(name)
 }

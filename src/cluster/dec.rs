@@ -231,7 +231,7 @@ impl Dec {
         let mut p_all = Matrix::zeros(0, k); // (N, K), refreshed every update_interval steps
 
         loop {
-            if state.iter % params.update_interval == 0 || p_all.rows() == 0 {
+            if state.iter.is_multiple_of(params.update_interval) || p_all.rows() == 0 {
                 // The target distribution over the whole fit set (eq. 3), held fixed until
                 // the next update so that the network chases a stable target.
                 let q_all = self.soft_assign(x, params.alpha);
