@@ -73,7 +73,7 @@ impl Schedule {
             init: Init::GlorotUniform,
             code_activation: Activation::Identity,
             output_activation: Activation::Identity,
-            pretrain_epochs: 50,
+            pretrain_epochs: 30,
             pretrain_batch: 256,
             pretrain_optimizer: PretrainOptimizer::Adam { lr: 0.001 },
             score_every: 10,
