@@ -268,6 +268,34 @@ fn a_png_bomb_is_refused_from_its_header() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The peak resident memory of this process, from Linux's /proc (None elsewhere).
+fn peak_rss_bytes() -> Option<u64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+#[test]
+fn a_png_bomb_as_the_first_image_costs_no_memory_for_the_other_rows() {
+    // The first image sets the size of every row: 40 rows of 4096 x 4096 pixels would be
+    // 2.7 GB of f32. Only the rows that decode may be paid for (regression: the matrix was
+    // zero-filled up front, 9.7 GB and 34 s for the 210-image fixture with a 16 KB bomb).
+    let dir = article_copy("bomb-first", 40, &format!("filename,label\n{}", rows(40)));
+    fs::write(dir.join("train/0.png"), png_bomb(4096, 4096)).unwrap();
+    let msg = load_error(&dir);
+    assert!(
+        msg.contains("line 3: ")
+            && msg.contains("1.png: image is 28x28, but the other images are 4096x4096"),
+        "{msg}"
+    );
+    match peak_rss_bytes() {
+        Some(peak) => assert!(peak < 1 << 30, "peak resident memory {peak} bytes"),
+        None => eprintln!("SKIPPED the memory check: no /proc/self/status"),
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn a_csv_line_of_megabytes_is_an_error_not_an_allocation() {
     // 8 MB on one line, unquoted, then inside a quoted field (where newlines are data).
