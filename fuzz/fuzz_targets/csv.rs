@@ -20,7 +20,10 @@ fuzz_target!(|bytes: &[u8]| {
                 // Every accepted filename stays inside the folder it is resolved in.
                 assert!(!name.is_empty());
                 assert!(Path::new(name).is_relative(), "{name}");
-                assert!(!Path::new(name).components().any(|c| c.as_os_str() == ".."), "{name}");
+                assert!(
+                    !Path::new(name).components().any(|c| c.as_os_str() == ".."),
+                    "{name}"
+                );
             }
         }
         Err(e) => {
