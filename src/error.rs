@@ -71,38 +71,57 @@ impl Error {
 }
 
 impl fmt::Display for Error {
+    /// One line, always: control characters that came from a file (a quoted CSV field with
+    /// a newline in it, a JSON string with `\n`) are printed escaped, as `\n`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.unescaped();
+        if !text.contains(char::is_control) {
+            return f.write_str(&text);
+        }
+        for c in text.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    /// The message as its parts give it, possibly with control characters.
+    fn unescaped(&self) -> String {
         match self {
-            Error::Io { path, source } => write!(f, "{}: {}", path.display(), source),
+            Error::Io { path, source } => format!("{}: {}", path.display(), source),
             Error::Data {
                 path,
                 row: Some(row),
                 problem,
             } => {
-                write!(f, "{}, line {}: {}", path.display(), row, problem)
+                format!("{}, line {}: {}", path.display(), row, problem)
             }
             Error::Data {
                 path,
                 row: None,
                 problem,
-            } => write!(f, "{}: {}", path.display(), problem),
-            Error::Invalid { what, problem } => write!(f, "{what}: {problem}"),
+            } => format!("{}: {}", path.display(), problem),
+            Error::Invalid { what, problem } => format!("{what}: {problem}"),
             Error::Diverged {
                 phase,
                 epoch,
                 step,
                 loss,
-            } => write!(
-                f,
+            } => format!(
                 "{phase} diverged at epoch {epoch}, step {step} (loss = {loss}); \
                  try a smaller learning rate"
             ),
             Error::Interrupted {
                 checkpoint: Some(dir),
             } => {
-                write!(f, "interrupted; resume with --resume {}", dir.display())
+                format!("interrupted; resume with --resume {}", dir.display())
             }
-            Error::Interrupted { checkpoint: None } => write!(f, "interrupted"),
+            Error::Interrupted { checkpoint: None } => "interrupted".to_string(),
         }
     }
 }

@@ -132,6 +132,18 @@ fn run(options: &RunOptions, args: &[String], resume: Option<Checkpoint>) -> Res
             ));
         }
     };
+    // Checked here, not only by K-Means, so that `--method dec` does not pretrain first.
+    if options.clusters > data.fit.len() {
+        return Err(Error::invalid(
+            "--clusters",
+            format!(
+                "k = {} clusters but only {} images to fit in {}",
+                options.clusters,
+                data.fit.len(),
+                options.data_dir.display()
+            ),
+        ));
+    }
     progress.note(&format!(
         "loaded {} fit and {} validation images of {}x{} from {} in {:.1} s",
         data.fit.len(),

@@ -57,6 +57,12 @@ pub fn looks_like_idx(dir: &Path) -> bool {
 /// Reads one IDX file, decompressing it if it starts with the gzip magic number.
 pub fn read(path: &Path) -> Result<Idx> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    from_bytes(path, bytes)
+}
+
+/// Reads an IDX file held in `bytes` (raw, or gzip-compressed); `path` is only used in
+/// error messages.
+pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Idx> {
     let bytes = if inflate::is_gzip(&bytes) {
         inflate::gunzip(&bytes, MAX_DECOMPRESSED).map_err(|e| Error::data(path, e.to_string()))?
     } else {

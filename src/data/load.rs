@@ -89,19 +89,25 @@ fn problem_of(e: Error) -> String {
 }
 
 /// A (rows, cols) matrix of zeros, or an error instead of an abort when memory is short.
+///
+/// The zeros are the operating system's: `vec![0.0; n]` asks for zeroed pages, which cost
+/// nothing until a row is written. So a set whose first image is a PNG bomb (a 16 KB file
+/// claiming 4096 x 4096 pixels, which then sets the size of every row) costs the rows that
+/// decode, not N x 64 MB, before the next image is found to disagree.
 fn alloc_matrix(rows: usize, cols: usize, what: &Path) -> Result<Matrix> {
     let n = rows
         .checked_mul(cols)
         .ok_or_else(|| Error::data(what, "image set too large"))?;
-    let mut data: Vec<f32> = Vec::new();
-    data.try_reserve_exact(n).map_err(|_| {
+    // `vec!` aborts when memory is short; asking first turns that into an error.
+    let mut probe: Vec<f32> = Vec::new();
+    probe.try_reserve_exact(n).map_err(|_| {
         Error::data(
             what,
             format!("not enough memory for {rows} images of {cols} pixels"),
         )
     })?;
-    data.resize(n, 0.0);
-    Ok(Matrix::from_vec(rows, cols, data))
+    drop(probe);
+    Ok(Matrix::from_vec(rows, cols, vec![0.0; n]))
 }
 
 /// Decodes `images` in parallel into the rows of `out`, which is (images.len(), h * w).

@@ -82,6 +82,19 @@ pub fn decode_grey(
         ));
     }
     let mut reader = decoder.read_info().map_err(bad)?;
+    // The png crate (0.18.1) checks that a palette has 1 to 256 entries but not that its
+    // length is whole entries, and then panics expanding it (found by fuzzing).
+    if let Some(palette) = &reader.info().palette
+        && palette.len() % 3 != 0
+    {
+        return Err(Error::data(
+            path,
+            format!(
+                "the PLTE chunk has {} bytes, not a whole number of RGB entries",
+                palette.len()
+            ),
+        ));
+    }
     let (color, depth) = reader.output_color_type();
     if depth != png::BitDepth::Eight {
         return Err(Error::data(path, format!("unexpected {depth:?} output")));

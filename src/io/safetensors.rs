@@ -16,8 +16,6 @@
 //! file is an `Error::Data` naming the file, never a panic and never an allocation larger
 //! than the file itself.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
 use crate::{Error, Result};
@@ -178,19 +176,22 @@ fn push_json_string(out: &mut String, s: &str) {
 /// (only F32 tensors are accepted: that is all this project stores).
 pub fn load(path: impl AsRef<Path>) -> Result<SafeTensors> {
     let path = path.as_ref();
-    let bad = |problem: String| Error::data(path, problem);
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse(&bytes, path)
+}
 
-    let mut len_bytes = [0u8; 8];
-    if file_len < 8 {
+/// Parses the bytes of a whole safetensors file; `path` is only used in error messages.
+/// Nothing is allocated beyond the header and the tensors' values, both bounded by
+/// `bytes.len()`.
+pub fn parse(bytes: &[u8], path: &Path) -> Result<SafeTensors> {
+    let bad = |problem: String| Error::data(path, problem);
+    let file_len = bytes.len() as u64;
+    let Some((len_bytes, rest)) = bytes.split_first_chunk::<8>() else {
         return Err(bad(format!(
             "{file_len} bytes is too short for a safetensors file (an 8-byte header length comes first)"
         )));
-    }
-    file.read_exact(&mut len_bytes)
-        .map_err(|e| Error::io(path, e))?;
-    let header_len = u64::from_le_bytes(len_bytes);
+    };
+    let header_len = u64::from_le_bytes(*len_bytes);
     if header_len > MAX_HEADER_BYTES {
         return Err(bad(format!(
             "header length {header_len} exceeds the {MAX_HEADER_BYTES}-byte limit"
@@ -201,24 +202,13 @@ pub fn load(path: impl AsRef<Path>) -> Result<SafeTensors> {
             "header length {header_len} runs past the end of the {file_len}-byte file"
         )));
     }
-    let mut header = vec![0u8; header_len as usize];
-    file.read_exact(&mut header)
-        .map_err(|e| Error::io(path, e))?;
+    // header_len <= rest.len(), so it fits a usize.
+    let (header, data) = rest.split_at(header_len as usize);
     let header =
-        std::str::from_utf8(&header).map_err(|e| bad(format!("header is not UTF-8 ({e})")))?;
+        std::str::from_utf8(header).map_err(|e| bad(format!("header is not UTF-8 ({e})")))?;
     let json = json::parse(header).map_err(|e| bad(format!("header: {e}")))?;
+    let (entries, metadata) = interpret_header(&json, data.len() as u64).map_err(bad)?;
 
-    let data_len = file_len - 8 - header_len;
-    let (entries, metadata) = interpret_header(&json, data_len).map_err(bad)?;
-
-    // The data section is exactly as long as the file says; read it once, then cut it up.
-    let mut data = Vec::with_capacity(data_len as usize);
-    file.take(data_len)
-        .read_to_end(&mut data)
-        .map_err(|e| Error::io(path, e))?;
-    if data.len() as u64 != data_len {
-        return Err(bad("file shrank while being read".to_string()));
-    }
     let tensors = entries
         .into_iter()
         .map(|e| Tensor {

@@ -51,6 +51,23 @@ fn parse_dims(path: &Path, file: &SafeTensors) -> Result<Vec<usize>> {
             format!("metadata `dims` = {dims:?} is not a network"),
         ));
     }
+    // The network is built from `dims` before its tensors are checked, so `dims` must not
+    // ask for more parameters than the file holds: a few bytes of metadata claiming huge
+    // layers would otherwise be a huge allocation.
+    let stored: usize = file.tensors.iter().map(|t| t.data.len()).sum();
+    let needed = dims.windows(2).try_fold(0usize, |acc, w| {
+        w[0].checked_mul(w[1])
+            .and_then(|weights| acc.checked_add(weights + w[1]))
+    });
+    if needed.is_none_or(|n| n > stored) {
+        return Err(Error::data(
+            path,
+            format!(
+                "metadata `dims` = {} needs more parameters than the file's {stored} values",
+                dims_text(&dims)
+            ),
+        ));
+    }
     Ok(dims)
 }
 
