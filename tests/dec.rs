@@ -215,3 +215,41 @@ fn an_absurd_learning_rate_is_reported_as_divergence() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_run_stopped_between_updates_resumes_to_the_same_bits() {
+    let (x, _) = blobs();
+    let (full, full_log) = train(1, &x);
+
+    let p = params();
+    let mut dec = model(&x);
+    let mut state = DecState::new(&p);
+    let mut log = Vec::new();
+    // Stop after step 57, between the updates of steps 50 and 60.
+    let steps = std::cell::Cell::new(0);
+    let stop = || {
+        steps.set(steps.get() + 1);
+        steps.get() == 57
+    };
+    let outcome = dec
+        .fit_until(
+            &x,
+            &p,
+            &mut state,
+            &mut |u| {
+                log.push((u.iter, u.changed));
+                ControlFlow::Continue(())
+            },
+            &stop,
+        )
+        .unwrap();
+    assert_eq!((outcome, state.iter), (Stop::Interrupted, 57));
+    let (mut dec, mut state) = (dec.clone(), state.clone());
+    dec.fit(&x, &p, &mut state, &mut |u| {
+        log.push((u.iter, u.changed));
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(log, full_log);
+    assert_eq!(bits(&dec.centres), bits(&full.centres));
+}

@@ -292,6 +292,53 @@ fn a_resumed_run_sees_the_same_batches() {
 }
 
 #[test]
+fn a_run_stopped_inside_an_epoch_resumes_to_the_same_bits() {
+    // Stop after the 6th step (2 steps into epoch 2 of 4-step epochs), resume from there.
+    let x = toy_data(60);
+    let (straight_reports, straight) = train(5, 16);
+    let mut ae = toy_autoencoder(1);
+    let mut adam = Adam::new(0.01);
+    let mut reports = Vec::new();
+    let steps = std::cell::Cell::new(0);
+    let stop = || {
+        steps.set(steps.get() + 1);
+        steps.get() == 6
+    };
+    let mid = ae
+        .fit_until(
+            &x,
+            &FitConfig::new(5, 16, 7),
+            &mut adam,
+            &mut |r| {
+                reports.push(r.clone());
+                ControlFlow::Continue(())
+            },
+            &stop,
+        )
+        .unwrap()
+        .expect("stopped inside epoch 2");
+    assert_eq!((reports.len(), mid.steps), (1, 2));
+    let cfg = FitConfig {
+        start_epoch: 1,
+        mid_epoch: Some(mid),
+        ..FitConfig::new(5, 16, 7)
+    };
+    ae.fit(&x, &cfg, &mut adam, &mut |r| {
+        reports.push(r.clone());
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    let resumed: Vec<(String, Matrix)> = ae
+        .named_params()
+        .into_iter()
+        .map(|(n, m)| (n, m.clone()))
+        .collect();
+    assert_eq!(resumed, straight);
+    let losses = |r: &[EpochReport]| r.iter().map(|r| r.loss.to_bits()).collect::<Vec<_>>();
+    assert_eq!(losses(&reports), losses(&straight_reports));
+}
+
+#[test]
 fn fit_stops_when_the_callback_breaks() {
     let x = toy_data(60);
     let mut ae = toy_autoencoder(1);

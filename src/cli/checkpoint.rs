@@ -18,7 +18,8 @@ use crate::cli::schedule::TrainOptimizer;
 use crate::cluster::{Dec, DecParams, DecState};
 use crate::io::safetensors::{self, SafeTensors};
 use crate::io::weights::{self, Tensors};
-use crate::nn::Autoencoder;
+use crate::linalg::Matrix;
+use crate::nn::{Autoencoder, MidEpoch};
 use crate::{Error, Result};
 
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
@@ -27,9 +28,11 @@ pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
 /// size difference between the variants does not matter.)
 #[allow(clippy::large_enum_variant)]
 pub enum Checkpoint {
-    /// After `epoch` epochs of pretraining.
+    /// After `epoch` epochs of pretraining and, if Ctrl-C stopped it there, `mid`
+    /// batches into the next.
     Pretrain {
         epoch: usize,
+        mid: Option<MidEpoch>,
         ae: Autoencoder,
         optimizer: TrainOptimizer,
     },
@@ -69,13 +72,21 @@ fn read_state(file: &SafeTensors, prefix: &str) -> Vec<Vec<f32>> {
 pub fn save_pretrain(
     out: &Path,
     args: &[String],
-    epoch: usize,
+    (epoch, mid): (usize, Option<MidEpoch>),
     ae: &Autoencoder,
     optimizer: &TrainOptimizer,
 ) -> Result<()> {
     let (mut tensors, mut metadata) = weights::autoencoder_tensors(ae, "model.");
     metadata.push(("phase".into(), "pretrain".into()));
     metadata.push(("epoch".into(), epoch.to_string()));
+    if let Some(mid) = mid {
+        metadata.push(("mid_steps".into(), mid.steps.to_string()));
+        // The bits of the f64, so that the resumed epoch's loss is the same to the last bit.
+        metadata.push((
+            "mid_loss_total_bits".into(),
+            mid.loss_total.to_bits().to_string(),
+        ));
+    }
     metadata.push(args_metadata(args));
     match optimizer {
         TrainOptimizer::Adam(adam) => {
@@ -108,6 +119,10 @@ pub fn save_dec(
     let labels: Vec<f32> = state.last_labels.iter().map(|&l| l as f32).collect();
     tensors.push(("dec.last_labels".into(), vec![labels.len()], &labels));
     push_state(&mut tensors, "optim.velocity", state.optimizer.velocity());
+    if state.target.rows() > 0 {
+        let shape = vec![state.target.rows(), state.target.cols()];
+        tensors.push(("dec.target".into(), shape, state.target.as_slice()));
+    }
     weights::save_tensors(path(out), &tensors, &metadata)
 }
 
@@ -143,6 +158,13 @@ pub fn load(
     let checkpoint = match file.metadata("phase") {
         Some("pretrain") => {
             let epoch = number(&path, &file, "epoch")? as usize;
+            let mid = match file.metadata("mid_steps") {
+                None => None,
+                Some(_) => Some(MidEpoch {
+                    steps: number(&path, &file, "mid_steps")? as usize,
+                    loss_total: f64::from_bits(number(&path, &file, "mid_loss_total_bits")?),
+                }),
+            };
             let ae = weights::autoencoder_from(&path, &file, "model.")?;
             match (&mut optimizer, file.metadata("optimizer")) {
                 (TrainOptimizer::Adam(adam), Some("adam")) => {
@@ -166,6 +188,7 @@ pub fn load(
             check_state_lengths(&path, &optimizer, &ae)?;
             Checkpoint::Pretrain {
                 epoch,
+                mid,
                 ae,
                 optimizer,
             }
@@ -205,6 +228,19 @@ pub fn load(
                 ));
             }
             state.optimizer.set_velocity(velocity);
+            if let Some(target) = file.get("dec.target") {
+                let n = state.last_labels.len();
+                if target.shape != [n, k] || target.data.iter().any(|p| !p.is_finite()) {
+                    return Err(Error::data(
+                        &path,
+                        format!(
+                            "`dec.target` has shape {:?}, expected [{n}, {k}]",
+                            target.shape
+                        ),
+                    ));
+                }
+                state.target = Matrix::from_vec(n, k, target.data.clone());
+            }
             Checkpoint::Dec { dec, state }
         }
         other => {

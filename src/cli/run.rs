@@ -21,7 +21,7 @@ use crate::cli::checkpoint::{self, Checkpoint};
 use crate::cli::interrupt;
 use crate::cli::schedule::Schedule;
 use crate::cluster::dec::argmax_rows;
-use crate::cluster::{Dec, DecState, KMeans, KMeansParams};
+use crate::cluster::{Dec, DecState, KMeans, KMeansParams, Stop, TargetUpdate};
 use crate::data::{self, Dataset, Protocol};
 use crate::io::weights;
 use crate::linalg::Matrix;
@@ -295,16 +295,17 @@ impl Run<'_> {
         }
         let s = self.schedule.clone();
         let dims = s.dims(input);
-        let (mut ae, mut optimizer, mut done, mut log) = match self.resume.take() {
+        let (mut ae, mut optimizer, mut done, mut mid, mut log) = match self.resume.take() {
             Some(Checkpoint::Pretrain {
                 epoch,
+                mid,
                 ae,
                 optimizer,
             }) => {
                 self.progress
                     .note(&format!("resuming pretraining after epoch {epoch}"));
                 let log = PretrainLog::resume(self.out("pretrain_log.csv"), epoch)?;
-                (ae, optimizer, epoch, log)
+                (ae, optimizer, epoch, mid, log)
             }
             _ => {
                 let mut rng = StdRng::seed_from_u64(self.options.seed);
@@ -319,6 +320,7 @@ impl Run<'_> {
                     ae,
                     s.pretrain_optimizer.build(),
                     0,
+                    None,
                     PretrainLog::new(self.out("pretrain_log.csv")),
                 )
             }
@@ -351,23 +353,34 @@ impl Run<'_> {
                 .min(s.pretrain_epochs);
             let cfg = FitConfig {
                 start_epoch: done,
+                mid_epoch: mid.take(),
                 ..FitConfig::new(end, s.pretrain_batch, self.options.seed)
             };
             let mut losses = Vec::new();
             let mut interrupted = false;
             let progress = &mut self.progress;
-            ae.fit(&self.fit.images, &cfg, &mut optimizer, &mut |r| {
-                progress.update(r.epoch, &format!("loss {:.5}", r.loss));
-                losses.push((r.epoch, r.loss as f64));
-                interrupted = interrupt::requested();
-                if interrupted {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            })?;
+            // Ctrl-C is looked at after every step; at the end of an epoch the callback
+            // sees it first and stops on the epoch boundary.
+            let stopped_inside = ae.fit_until(
+                &self.fit.images,
+                &cfg,
+                &mut optimizer,
+                &mut |r| {
+                    progress.update(r.epoch, &format!("loss {:.5}", r.loss));
+                    losses.push((r.epoch, r.loss as f64));
+                    interrupted = interrupt::requested();
+                    if interrupted {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                },
+                &interrupt::requested,
+            )?;
+            interrupted |= stopped_inside.is_some();
             let reached = losses.last().map_or(done, |l| l.0);
-            let scores = if reached % every == 0 || reached == s.pretrain_epochs {
+            let scored_epoch = reached.is_multiple_of(every) || reached == s.pretrain_epochs;
+            let scores = if reached > done && scored_epoch {
                 let codes = ae.encoder.predict(&self.fit.images);
                 let model = self.kmeans_params().fit(codes.view())?;
                 let clustering =
@@ -389,7 +402,8 @@ impl Run<'_> {
             let due =
                 checkpoint_every > 0 && (done % checkpoint_every == 0 || done == s.pretrain_epochs);
             if interrupted || due {
-                checkpoint::save_pretrain(&self.options.out, self.args, done, &ae, &optimizer)?;
+                let position = (done, stopped_inside);
+                checkpoint::save_pretrain(&self.options.out, self.args, position, &ae, &optimizer)?;
             }
             if interrupted {
                 return Err(Error::Interrupted {
@@ -487,7 +501,7 @@ impl Run<'_> {
         let checkpoint_every = self.options.checkpoint_every.unwrap_or(0);
         let mut failure = None;
         let mut interrupted = false;
-        let stop = dec.fit(&self.fit.images, &params, &mut state, &mut |u| {
+        let on_update = &mut |u: &TargetUpdate<'_>| {
             let update = u.iter / params.update_interval;
             // A checkpoint holds the state just before this update, so a resumed run
             // redoes the update (and its log row) and goes on identically.
@@ -535,11 +549,22 @@ impl Run<'_> {
                     ControlFlow::Break(())
                 }
             }
-        })?;
+        };
+        // Ctrl-C is also looked at after every SGD step, between two updates.
+        let stop = dec.fit_until(
+            &self.fit.images,
+            &params,
+            &mut state,
+            on_update,
+            &interrupt::requested,
+        )?;
         if let Some(e) = failure {
             return Err(e);
         }
-        if interrupted {
+        if stop == Stop::Interrupted {
+            checkpoint::save_dec(out, args, &dec, &state, params.alpha)?;
+        }
+        if interrupted || stop == Stop::Interrupted {
             return Err(Error::Interrupted {
                 checkpoint: Some(out.clone()),
             });

@@ -110,6 +110,9 @@ pub struct DecState {
     pub iter: usize,
     /// argmax_j q_ij at the last target update, (N,); empty before the first.
     pub last_labels: Vec<usize>,
+    /// The target distribution p of the current interval, (N, K); empty before the first
+    /// update. A run stopped between two updates keeps it to resume with.
+    pub target: Matrix,
     /// SGD with its momentum (velocity) buffers.
     pub optimizer: Sgd,
 }
@@ -120,6 +123,7 @@ impl DecState {
         DecState {
             iter: 0,
             last_labels: Vec::new(),
+            target: Matrix::zeros(0, 0),
             optimizer: Sgd::new(params.learning_rate, params.momentum, Nesterov::No),
         }
     }
@@ -152,6 +156,8 @@ pub enum Stop {
     MaxIter,
     /// The caller's `on_update` returned `Break`.
     Stopped,
+    /// `stop` said yes after a step (Ctrl-C); `state` resumes from there.
+    Interrupted,
 }
 
 impl Dec {
@@ -211,6 +217,19 @@ impl Dec {
         state: &mut DecState,
         on_update: &mut dyn FnMut(&TargetUpdate<'_>) -> ControlFlow<()>,
     ) -> Result<Stop> {
+        self.fit_until(x, params, state, on_update, &|| false)
+    }
+
+    /// Like `fit`, and `stop` is asked after every SGD step (Ctrl-C): when it says yes,
+    /// training returns `Stop::Interrupted` with `state` ready to resume from that step.
+    pub fn fit_until(
+        &mut self,
+        x: &Matrix,
+        params: &DecParams,
+        state: &mut DecState,
+        on_update: &mut dyn FnMut(&TargetUpdate<'_>) -> ControlFlow<()>,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Stop> {
         params.validate()?;
         let n = x.rows();
         if n == 0 {
@@ -228,14 +247,23 @@ impl Dec {
         let mut q = Matrix::zeros(batch_size, k);
         let mut dz = Matrix::zeros(batch_size, d);
         let mut dmu = Matrix::zeros(k, d);
-        let mut p_all = Matrix::zeros(0, k); // (N, K), refreshed every update_interval steps
+        if state.target.rows() != 0 && state.target.shape() != (n, k) {
+            return Err(Error::invalid(
+                "DEC",
+                format!(
+                    "the saved target is {:?}, expected ({n}, {k})",
+                    state.target.shape()
+                ),
+            ));
+        }
 
         loop {
-            if state.iter.is_multiple_of(params.update_interval) || p_all.rows() == 0 {
+            // p_all (N, K) is the target of the current interval, kept in the state.
+            if state.iter.is_multiple_of(params.update_interval) || state.target.rows() == 0 {
                 // The target distribution over the whole fit set (eq. 3), held fixed until
                 // the next update so that the network chases a stable target.
                 let q_all = self.soft_assign(x, params.alpha);
-                p_all = target_distribution(&q_all);
+                state.target = target_distribution(&q_all);
                 let labels = argmax_rows(&q_all);
                 let changed = if state.last_labels.len() == n {
                     labels
@@ -246,7 +274,7 @@ impl Dec {
                 } else {
                     n
                 };
-                let loss = kl_divergence(&p_all, &q_all);
+                let loss = kl_divergence(&state.target, &q_all);
                 let converged = state.iter > 0 && (changed as f64) < params.tol * n as f64;
                 // The caller sees the state as it was before this update (a checkpoint
                 // taken here resumes by redoing this very update), and the new labels.
@@ -276,7 +304,7 @@ impl Dec {
             let b = end - start;
             // x_b is (b, d0), p_b is (b, K)
             let x_b = x.rows_range(start..end);
-            let p_b = p_all.rows_range(start..end);
+            let p_b = state.target.rows_range(start..end);
 
             // forward: z = f(x_b), q = soft_assignment(z, mu), L = KL(p || q)
             let out = self.encoder.forward(x_b); // (b, D)
@@ -321,6 +349,9 @@ impl Dec {
             });
             state.optimizer.step(&mut all);
             state.iter += 1;
+            if stop() {
+                return Ok(Stop::Interrupted);
+            }
         }
     }
 }

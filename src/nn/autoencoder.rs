@@ -31,6 +31,17 @@ pub struct FitConfig {
     /// Epochs already done (0 for a fresh run): a run resumed from a checkpoint taken
     /// after epoch e sets this to e and sees exactly the batches it would have seen.
     pub start_epoch: usize,
+    /// Where inside epoch `start_epoch + 1` a resumed run picks up (None: at its start).
+    pub mid_epoch: Option<MidEpoch>,
+}
+
+/// A position inside an epoch: the batches already taken and the sum of their losses
+/// (each weighted by its batch size), so that the epoch's reported loss comes out the same
+/// whether or not training stopped inside it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MidEpoch {
+    pub steps: usize,
+    pub loss_total: f64,
 }
 
 impl FitConfig {
@@ -40,6 +51,7 @@ impl FitConfig {
             batch_size,
             seed,
             start_epoch: 0,
+            mid_epoch: None,
         }
     }
 }
@@ -180,6 +192,20 @@ impl Autoencoder {
         opt: &mut dyn Optimizer,
         on_epoch: &mut dyn FnMut(&EpochReport) -> ControlFlow<()>,
     ) -> Result<()> {
+        self.fit_until(x, cfg, opt, on_epoch, &|| false).map(|_| ())
+    }
+
+    /// Like `fit`, and `stop` is asked after every step (Ctrl-C): when it says yes,
+    /// training returns at once with the position inside the epoch (the epoch in progress
+    /// is `last reported epoch + 1`), which `FitConfig::mid_epoch` resumes from exactly.
+    pub fn fit_until(
+        &mut self,
+        x: &Matrix,
+        cfg: &FitConfig,
+        opt: &mut dyn Optimizer,
+        on_epoch: &mut dyn FnMut(&EpochReport) -> ControlFlow<()>,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Option<MidEpoch>> {
         if cfg.batch_size == 0 {
             return Err(Error::invalid("batch size", "must be at least 1"));
         }
@@ -207,8 +233,10 @@ impl Autoencoder {
             order.clear();
             order.extend(0..n);
             order.shuffle(&mut rng);
-            let mut total = 0.0f64;
-            for (step, indices) in order.chunks(batch_size).enumerate() {
+            let resume = cfg.mid_epoch.filter(|_| epoch == cfg.start_epoch + 1);
+            let skip = resume.map_or(0, |m| m.steps);
+            let mut total = resume.map_or(0.0, |m| m.loss_total);
+            for (step, indices) in order.chunks(batch_size).enumerate().skip(skip) {
                 let b = indices.len();
                 for (r, &i) in indices.iter().enumerate() {
                     batch.row_mut(r).copy_from_slice(x.row(i));
@@ -224,6 +252,12 @@ impl Autoencoder {
                 }
                 opt.step(&mut self.params_mut());
                 total += loss as f64 * b as f64;
+                if stop() && step + 1 < n.div_ceil(batch_size) {
+                    return Ok(Some(MidEpoch {
+                        steps: step + 1,
+                        loss_total: total,
+                    }));
+                }
             }
             let report = EpochReport {
                 epoch,
@@ -234,7 +268,7 @@ impl Autoencoder {
                 break;
             }
         }
-        Ok(())
+        Ok(None)
     }
 }
 

@@ -19,7 +19,7 @@ pub mod optim;
 pub mod soft_assignment;
 
 pub use activation::{Activation, activation_backward, activation_forward};
-pub use autoencoder::{Autoencoder, EpochReport, FitConfig};
+pub use autoencoder::{Autoencoder, EpochReport, FitConfig, MidEpoch};
 pub use dense::{Dense, dense_backward, dense_forward};
 pub use init::Init;
 pub use loss::{kl_divergence, kl_divergence_backward, mse_backward, mse_forward};
