@@ -253,3 +253,82 @@ fn a_run_stopped_between_updates_resumes_to_the_same_bits() {
     assert_eq!(log, full_log);
     assert_eq!(bits(&dec.centres), bits(&full.centres));
 }
+
+/// Through the checkpoint file: saved at every kind of stop (the very first update, a later
+/// update, between updates), loaded, and continued, DEC ends exactly where it would have.
+#[test]
+fn checkpoint_files_resume_dec_to_the_same_bits() {
+    use deepcluster::cli::checkpoint::{self, Checkpoint};
+    use deepcluster::cli::schedule::PretrainOptimizer;
+
+    let (x, _) = blobs();
+    let (full, full_log) = train(1, &x);
+    let p = params();
+    let out = std::env::temp_dir().join(format!("deepcluster-dec-ckpt-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    let args = vec!["data".to_string()];
+    let resume = |log: &mut Vec<(usize, usize)>| {
+        let saved = checkpoint::load(&out, |_| {
+            Ok((PretrainOptimizer::Adam { lr: 0.001 }.build(), params()))
+        })
+        .unwrap();
+        let Checkpoint::Dec { mut dec, mut state } = saved.checkpoint else {
+            panic!("not a DEC checkpoint")
+        };
+        dec.fit(&x, &p, &mut state, &mut |u| {
+            log.push((u.iter, u.changed));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        dec
+    };
+    // At an update (the first, and a later one): saved from the callback, before the update.
+    for at in [0, 50] {
+        let mut dec = model(&x);
+        let mut state = DecState::new(&p);
+        let mut log = Vec::new();
+        dec.fit(&x, &p, &mut state, &mut |u| {
+            if u.iter == at {
+                checkpoint::save_dec(&out, &args, u.model, u.state, p.alpha).unwrap();
+                return ControlFlow::Break(());
+            }
+            log.push((u.iter, u.changed));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        let dec = resume(&mut log);
+        assert_eq!(log, full_log, "stopped at update {at}");
+        assert_eq!(
+            bits(&dec.centres),
+            bits(&full.centres),
+            "stopped at update {at}"
+        );
+    }
+    // Between two updates: saved after `fit_until` returns.
+    let mut dec = model(&x);
+    let mut state = DecState::new(&p);
+    let mut log = Vec::new();
+    let steps = std::cell::Cell::new(0);
+    let stop = || {
+        steps.set(steps.get() + 1);
+        steps.get() == 33
+    };
+    let outcome = dec
+        .fit_until(
+            &x,
+            &p,
+            &mut state,
+            &mut |u| {
+                log.push((u.iter, u.changed));
+                ControlFlow::Continue(())
+            },
+            &stop,
+        )
+        .unwrap();
+    assert_eq!(outcome, Stop::Interrupted);
+    checkpoint::save_dec(&out, &args, &dec, &state, p.alpha).unwrap();
+    let dec = resume(&mut log);
+    assert_eq!(log, full_log);
+    assert_eq!(bits(&dec.centres), bits(&full.centres));
+    std::fs::remove_dir_all(&out).unwrap();
+}

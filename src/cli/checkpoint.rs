@@ -228,13 +228,15 @@ pub fn load(
                 ));
             }
             state.optimizer.set_velocity(velocity);
+            // The target's row count is checked against the data when training resumes.
             if let Some(target) = file.get("dec.target") {
-                let n = state.last_labels.len();
-                if target.shape != [n, k] || target.data.iter().any(|p| !p.is_finite()) {
+                let n = target.shape.first().copied().unwrap_or(0);
+                let finite = target.data.iter().all(|p| p.is_finite());
+                if target.shape != [n, k] || n == 0 || !finite {
                     return Err(Error::data(
                         &path,
                         format!(
-                            "`dec.target` has shape {:?}, expected [{n}, {k}]",
+                            "`dec.target` has shape {:?}, expected [N, {k}]",
                             target.shape
                         ),
                     ));

@@ -263,7 +263,7 @@ impl Dec {
                 // The target distribution over the whole fit set (eq. 3), held fixed until
                 // the next update so that the network chases a stable target.
                 let q_all = self.soft_assign(x, params.alpha);
-                state.target = target_distribution(&q_all);
+                let target = target_distribution(&q_all);
                 let labels = argmax_rows(&q_all);
                 let changed = if state.last_labels.len() == n {
                     labels
@@ -274,7 +274,7 @@ impl Dec {
                 } else {
                     n
                 };
-                let loss = kl_divergence(&state.target, &q_all);
+                let loss = kl_divergence(&target, &q_all);
                 let converged = state.iter > 0 && (changed as f64) < params.tol * n as f64;
                 // The caller sees the state as it was before this update (a checkpoint
                 // taken here resumes by redoing this very update), and the new labels.
@@ -288,6 +288,7 @@ impl Dec {
                 };
                 let flow = on_update(&report);
                 state.last_labels = labels;
+                state.target = target;
                 if flow.is_break() {
                     return Ok(Stop::Stopped);
                 }
