@@ -130,6 +130,8 @@ deepcluster: cluster MNIST digits without labels (K-Means, autoencoder + K-Means
 
 usage: deepcluster DATA_DIR [options]
        deepcluster predict DATA_DIR --model DIR [options]   (see `predict --help`)
+       deepcluster evaluate TRUTH.csv PRED.csv              scores any clustering
+       deepcluster make-dataset IDX_DIR OUT_DIR             builds data/mnist from IDX files
 
 DATA_DIR holds train.csv + train/*.png (the article's layout) or MNIST's IDX files.
 
