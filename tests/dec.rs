@@ -80,6 +80,15 @@ fn train(threads: usize, x: &Matrix) -> (Dec, Vec<(usize, usize)>) {
     })
 }
 
+/// A `stop` for `fit_until` that says yes at its `n`-th question (after step n).
+fn stop_after(n: usize) -> impl Fn() -> bool {
+    let asked = std::cell::Cell::new(0);
+    move || {
+        asked.set(asked.get() + 1);
+        asked.get() == n
+    }
+}
+
 fn bits(m: &Matrix) -> Vec<u32> {
     m.as_slice().iter().map(|v| v.to_bits()).collect()
 }
@@ -226,11 +235,7 @@ fn a_run_stopped_between_updates_resumes_to_the_same_bits() {
     let mut state = DecState::new(&p);
     let mut log = Vec::new();
     // Stop after step 57, between the updates of steps 50 and 60.
-    let steps = std::cell::Cell::new(0);
-    let stop = || {
-        steps.set(steps.get() + 1);
-        steps.get() == 57
-    };
+    let stop = stop_after(57);
     let outcome = dec
         .fit_until(
             &x,
@@ -308,11 +313,7 @@ fn checkpoint_files_resume_dec_to_the_same_bits() {
     let mut dec = model(&x);
     let mut state = DecState::new(&p);
     let mut log = Vec::new();
-    let steps = std::cell::Cell::new(0);
-    let stop = || {
-        steps.set(steps.get() + 1);
-        steps.get() == 33
-    };
+    let stop = stop_after(33);
     let outcome = dec
         .fit_until(
             &x,
