@@ -121,10 +121,17 @@ fn main() {
     .expect("the benchmark's dims are valid");
     let mut adam = Adam::default();
     let mut seconds = Vec::new();
-    ae.fit(&x, &FitConfig::new(epochs, BATCH, 0), &mut adam, &mut |r| {
-        eprintln!("epoch {}: {:.2} s, loss {:.5}", r.epoch, r.seconds, r.loss);
-        seconds.push(r.seconds);
-        ControlFlow::Continue(())
+    // Inside the pool, as the command runs it (`cli::run::in_pool`): from a thread outside
+    // the pool, every parallel call would be handed over to the pool and waited for.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .build()
+        .expect("a thread pool");
+    pool.install(|| {
+        ae.fit(&x, &FitConfig::new(epochs, BATCH, 0), &mut adam, &mut |r| {
+            eprintln!("epoch {}: {:.2} s, loss {:.5}", r.epoch, r.seconds, r.loss);
+            seconds.push(r.seconds);
+            ControlFlow::Continue(())
+        })
     })
     .expect("training diverged");
     let ours = median(seconds);

@@ -268,6 +268,69 @@ fn training_is_bit_identical_whatever_the_thread_count() {
     assert_eq!(losses(&r1), losses(&r3));
 }
 
+/// A model wide enough that every parallel pass (the batch gather, the bias, the
+/// activations, the loss, the bias gradient) is cut into several blocks: the thread
+/// count must still not change a bit.
+#[test]
+fn wide_training_is_bit_identical_whatever_the_thread_count() {
+    let mut rng = StdRng::seed_from_u64(5);
+    let x = Matrix::from_fn(300, 100, |_, _| rng.random_range(0.0..1.0));
+    let run = |threads| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut rng = StdRng::seed_from_u64(6);
+            let mut ae = Autoencoder::new(
+                &[100, 300, 40],
+                Activation::Identity,
+                Activation::Sigmoid,
+                Init::GlorotUniform,
+                &mut rng,
+            )
+            .unwrap();
+            let mut losses = Vec::new();
+            let mut adam = Adam::new(0.01);
+            ae.fit(&x, &FitConfig::new(2, 200, 3), &mut adam, &mut |r| {
+                losses.push(r.loss.to_bits());
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+            let params: Vec<Matrix> = ae
+                .named_params()
+                .into_iter()
+                .map(|(_, m)| m.clone())
+                .collect();
+            (losses, params)
+        })
+    };
+    let one = run(1);
+    assert_eq!(one, run(2));
+    assert_eq!(one, run(3));
+}
+
+/// Backward sets the gradients of this batch; it does not add to the last ones.
+#[test]
+fn backward_overwrites_the_gradients() {
+    let x = toy_data(20);
+    let mut ae = toy_autoencoder(2);
+    ae.forward_backward(x.view());
+    let first: Vec<Matrix> = ae
+        .named_grads()
+        .into_iter()
+        .map(|(_, g)| g.clone())
+        .collect();
+    ae.forward_backward(x.view());
+    let second: Vec<Matrix> = ae
+        .named_grads()
+        .into_iter()
+        .map(|(_, g)| g.clone())
+        .collect();
+    assert_eq!(first, second);
+    assert!(first.iter().any(|g| g.as_slice().iter().any(|&v| v != 0.0)));
+}
+
 #[test]
 fn a_resumed_run_sees_the_same_batches() {
     // Epochs 1-3 then 4-5 with the optimiser carried over equal epochs 1-5 in one go.

@@ -339,7 +339,6 @@ impl Dec {
                 &self.centres,
                 params.alpha,
             );
-            self.encoder.zero_grad();
             self.encoder.backward(dz_b.as_ref());
 
             // update: one SGD step over the encoder's weights and the centres together

@@ -8,6 +8,20 @@
 
 use std::ops::Range;
 
+use rayon::prelude::*;
+
+/// About how many values one task of a parallel pass over a matrix handles: enough that
+/// handing it to rayon (microseconds) is small against its work, few enough that a
+/// batch-256 layer gives each thread several tasks.
+pub const TASK_VALUES: usize = 1 << 14;
+
+/// Rows per task for a parallel pass over a matrix of `cols` columns: whole rows, about
+/// `TASK_VALUES` values. It depends on the shape alone, never on the pool, so a pass that
+/// sums over rows (a loss, a bias gradient) adds in the same order for any thread count.
+pub fn rows_per_task(cols: usize) -> usize {
+    (TASK_VALUES / cols.max(1)).max(1)
+}
+
 /// A dense row-major matrix of `f32`, (rows, cols).
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Matrix {
@@ -444,6 +458,21 @@ impl<'a> MatMut<'a> {
             row_stride: self.row_stride,
             data: &mut self.data[start..],
         }
+    }
+
+    /// The view cut into blocks of `rows` rows (the last may be shorter), in order, as
+    /// disjoint mutable views that rayon can hand to different threads.
+    #[track_caller]
+    pub fn par_row_blocks(self, rows: usize) -> impl IndexedParallelIterator<Item = MatMut<'a>> {
+        assert!(rows > 0, "par_row_blocks: blocks of 0 rows");
+        let (total, cols) = (self.rows, self.cols);
+        // A single row may have a stride below its width; a block then holds that row alone.
+        let stride = self.row_stride.max(cols);
+        let span = span(total, cols, self.row_stride);
+        self.data[..span]
+            .par_chunks_mut(rows * stride)
+            .enumerate()
+            .map(move |(b, chunk)| MatMut::new(chunk, rows.min(total - b * rows), cols, stride))
     }
 
     /// Columns `range`, (rows, range.len()), sharing the row stride.

@@ -7,4 +7,4 @@ mod pack;
 
 pub use gemm::{Transpose, gemm, gemm_naive, gemm_with};
 pub use kernel::{Blocking, Kernel};
-pub use matrix::{MatMut, MatRef, Matrix};
+pub use matrix::{MatMut, MatRef, Matrix, TASK_VALUES, rows_per_task};

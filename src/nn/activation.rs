@@ -5,7 +5,10 @@
 
 use std::str::FromStr;
 
+use rayon::prelude::*;
+
 use crate::error::Error;
+use crate::linalg::TASK_VALUES;
 
 /// The nonlinearity after a Dense layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -46,8 +49,10 @@ impl FromStr for Activation {
 }
 
 /// y = f(a), in place: `y` holds a on entry and f(a) on return. y is (B * C,).
+///
+/// Elementwise, so the threads share it in fixed chunks without changing any value.
 pub fn activation_forward(y: &mut [f32], act: Activation) {
-    match act {
+    let apply = |y: &mut [f32]| match act {
         Activation::Identity => {}
         Activation::Relu => {
             for v in y.iter_mut() {
@@ -59,11 +64,14 @@ pub fn activation_forward(y: &mut [f32], act: Activation) {
                 *v = 1.0 / (1.0 + (-*v).exp());
             }
         }
+    };
+    if act != Activation::Identity {
+        y.par_chunks_mut(TASK_VALUES).for_each(apply);
     }
 }
 
-/// da += dy * f'(a), with f'(a) recovered from the forward's output y.
-/// da, dy and y are (B * C,).
+/// da = dy * f'(a), with f'(a) recovered from the forward's output y. da is overwritten
+/// (its old values are never read); da, dy and y are (B * C,).
 #[track_caller]
 pub fn activation_backward(da: &mut [f32], dy: &[f32], y: &[f32], act: Activation) {
     assert!(
@@ -73,26 +81,24 @@ pub fn activation_backward(da: &mut [f32], dy: &[f32], y: &[f32], act: Activatio
         dy.len(),
         y.len()
     );
-    match act {
+    let apply = |((da, dy), y): ((&mut [f32], &[f32]), &[f32])| match act {
         // forward: y = a
-        Activation::Identity => {
-            for (d, &g) in da.iter_mut().zip(dy) {
-                *d += g;
-            }
-        }
+        Activation::Identity => da.copy_from_slice(dy),
         // forward: y = max(0, a); y > 0 exactly where a > 0
         Activation::Relu => {
             for ((d, &g), &y) in da.iter_mut().zip(dy).zip(y) {
-                if y > 0.0 {
-                    *d += g;
-                }
+                *d = if y > 0.0 { g } else { 0.0 };
             }
         }
         // forward: y = 1 / (1 + exp(-a)); dy/da = y (1 - y)
         Activation::Sigmoid => {
             for ((d, &g), &y) in da.iter_mut().zip(dy).zip(y) {
-                *d += g * y * (1.0 - y);
+                *d = g * y * (1.0 - y);
             }
         }
-    }
+    };
+    da.par_chunks_mut(TASK_VALUES)
+        .zip(dy.par_chunks(TASK_VALUES))
+        .zip(y.par_chunks(TASK_VALUES))
+        .for_each(apply);
 }

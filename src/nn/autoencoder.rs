@@ -11,6 +11,7 @@ use std::time::Instant;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
 
 use super::activation::Activation;
 use super::init::Init;
@@ -18,7 +19,7 @@ use super::loss::{mse_backward, mse_forward};
 use super::mlp::Mlp;
 use super::optim::{Optimizer, Param};
 use crate::error::{Error, Result};
-use crate::linalg::{MatRef, Matrix};
+use crate::linalg::{MatRef, Matrix, rows_per_task};
 
 /// Mini-batch training settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -134,8 +135,6 @@ impl Autoencoder {
     /// One batch x (B, dims[0]): sets the gradients to dL/dparams of the reconstruction MSE
     /// and returns the loss. Does not update anything.
     pub fn forward_backward(&mut self, x: MatRef<'_>) -> f32 {
-        self.encoder.zero_grad();
-        self.decoder.zero_grad();
         let b = x.rows();
         let code = self.encoder.forward(x);
         // xhat is (B, dims[0])
@@ -144,8 +143,6 @@ impl Autoencoder {
         if self.dxhat.rows() < b {
             self.dxhat = Matrix::zeros(b, self.dxhat.cols());
         }
-        let n = self.dxhat.cols();
-        self.dxhat.as_mut_slice()[..b * n].fill(0.0);
         mse_backward(self.dxhat.view_mut().rows_range(0..b), xhat, x);
         // dcode is (B, dims[L])
         let dcode = self.decoder.backward_to_input(self.dxhat.rows_range(0..b));
@@ -238,9 +235,13 @@ impl Autoencoder {
             let mut total = resume.map_or(0.0, |m| m.loss_total);
             for (step, indices) in order.chunks(batch_size).enumerate().skip(skip) {
                 let b = indices.len();
-                for (r, &i) in indices.iter().enumerate() {
-                    batch.row_mut(r).copy_from_slice(x.row(i));
-                }
+                let rows = rows_per_task(x.cols());
+                let block_rows = batch.view_mut().rows_range(0..b).par_row_blocks(rows);
+                block_rows.enumerate().for_each(|(t, mut block)| {
+                    for (r, &i) in indices[t * rows..].iter().take(block.rows()).enumerate() {
+                        block.row_mut(r).copy_from_slice(x.row(i));
+                    }
+                });
                 let loss = self.forward_backward(batch.rows_range(0..b));
                 if !loss.is_finite() {
                     return Err(Error::Diverged {

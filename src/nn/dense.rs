@@ -8,7 +8,9 @@ use rand::Rng;
 
 use super::init::Init;
 use super::optim::Param;
-use crate::linalg::{MatMut, MatRef, Matrix, Transpose, gemm};
+use rayon::prelude::*;
+
+use crate::linalg::{MatMut, MatRef, Matrix, Transpose, gemm, rows_per_task};
 
 /// A Dense layer's parameters and their gradients, side by side.
 #[derive(Clone, Debug)]
@@ -42,11 +44,6 @@ impl Dense {
         self.weight.cols()
     }
 
-    pub fn zero_grad(&mut self) {
-        self.dweight.as_mut_slice().fill(0.0);
-        self.dbias.as_mut_slice().fill(0.0);
-    }
-
     /// [W, b], each with its gradient, for an optimiser.
     pub fn params_mut(&mut self) -> [Param<'_>; 2] {
         [
@@ -65,17 +62,31 @@ impl Dense {
 /// y = x W + b.
 /// y is (B, out), x is (B, in), weight is (in, out), bias is (out,).
 #[track_caller]
-pub fn dense_forward(mut y: MatMut<'_>, x: MatRef<'_>, weight: MatRef<'_>, bias: &[f32]) {
+pub fn dense_forward(y: MatMut<'_>, x: MatRef<'_>, weight: MatRef<'_>, bias: &[f32]) {
     assert_eq!(bias.len(), weight.cols(), "dense_forward: bias length");
-    for i in 0..y.rows() {
-        y.row_mut(i).copy_from_slice(bias);
-    }
-    // beta = 1: the GEMM adds x W onto the broadcast bias.
-    gemm(1.0, x, Transpose::No, weight, Transpose::No, 1.0, y);
+    let mut y = y;
+    // beta = 0: y's old contents are never read.
+    gemm(
+        1.0,
+        x,
+        Transpose::No,
+        weight,
+        Transpose::No,
+        0.0,
+        y.reborrow(),
+    );
+    let rows = rows_per_task(y.cols());
+    y.par_row_blocks(rows).for_each(|mut block| {
+        for i in 0..block.rows() {
+            for (v, &b) in block.row_mut(i).iter_mut().zip(bias) {
+                *v += b;
+            }
+        }
+    });
 }
 
-/// Backward of `y = x W + b`, adding into the gradients:
-/// dW += x^T dy, db += sum over rows of dy, and (when `dx` is given) dx += dy W^T.
+/// Backward of `y = x W + b`, overwriting the gradients (their old values are never read):
+/// dW = x^T dy, db = sum over rows of dy, and (when `dx` is given) dx = dy W^T.
 /// dx is (B, in), dweight is (in, out), dbias is (out,), dy is (B, out), x is (B, in),
 /// weight is (in, out). The first layer of a network passes `None`: nobody needs dL/dx there.
 #[track_caller]
@@ -89,15 +100,21 @@ pub fn dense_backward(
 ) {
     assert_eq!(dbias.len(), dy.cols(), "dense_backward: dbias length");
     // y_ij = sum_k x_ik W_kj + b_j  =>  dL/dW_kj = sum_i x_ik dy_ij
-    gemm(1.0, x, Transpose::Yes, dy, Transpose::No, 1.0, dweight);
-    // dL/db_j = sum_i dy_ij, summed row after row: a fixed order, so deterministic.
-    for i in 0..dy.rows() {
-        for (d, &g) in dbias.iter_mut().zip(dy.row(i)) {
-            *d += g;
+    gemm(1.0, x, Transpose::Yes, dy, Transpose::No, 0.0, dweight);
+    // dL/db_j = sum_i dy_ij. Threads take blocks of columns; each column is summed row
+    // after row, a fixed order, so the result does not depend on the pool.
+    let cols = rows_per_task(dy.rows());
+    dbias.par_chunks_mut(cols).enumerate().for_each(|(t, db)| {
+        let j0 = t * cols;
+        db.fill(0.0);
+        for i in 0..dy.rows() {
+            for (d, &g) in db.iter_mut().zip(&dy.row(i)[j0..]) {
+                *d += g;
+            }
         }
-    }
+    });
     // dL/dx_ik = sum_j dy_ij W_kj
     if let Some(dx) = dx {
-        gemm(1.0, dy, Transpose::No, weight, Transpose::Yes, 1.0, dx);
+        gemm(1.0, dy, Transpose::No, weight, Transpose::Yes, 0.0, dx);
     }
 }

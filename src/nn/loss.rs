@@ -1,10 +1,12 @@
 //! Losses: the autoencoder's mean squared error and DEC's KL divergence KL(P || Q).
 //!
 //! Both follow Keras: `mse` averages over every element of the batch, `kld` sums over the
-//! clusters j and averages over the batch rows i. Sums are accumulated in f64, in row
-//! order, so a loss is deterministic and does not lose digits over 200,000 terms.
+//! clusters j and averages over the batch rows i. Sums are accumulated in f64, in a
+//! fixed order, so a loss is deterministic and does not lose digits over 200,000 terms.
 
-use crate::linalg::{MatMut, MatRef};
+use rayon::prelude::*;
+
+use crate::linalg::{MatMut, MatRef, rows_per_task};
 
 #[track_caller]
 fn same_shape(a: &MatRef<'_>, b: &MatRef<'_>, what: &str) {
@@ -12,38 +14,56 @@ fn same_shape(a: &MatRef<'_>, b: &MatRef<'_>, what: &str) {
 }
 
 /// L = 1/(B D) sum_ij (pred_ij - target_ij)^2. pred and target are (B, D).
+///
+/// The threads take fixed blocks of rows (`rows_per_task`); the blocks' sums are added in
+/// block order, so the loss is the same for any thread count.
 #[track_caller]
 pub fn mse_forward<'a, 'b>(pred: impl Into<MatRef<'a>>, target: impl Into<MatRef<'b>>) -> f32 {
     let (pred, target) = (pred.into(), target.into());
     same_shape(&pred, &target, "mse_forward");
-    let mut sum = 0.0f64;
-    for i in 0..pred.rows() {
-        for (&p, &t) in pred.row(i).iter().zip(target.row(i)) {
-            let e = (p - t) as f64;
-            sum += e * e;
-        }
-    }
-    (sum / (pred.rows() * pred.cols()) as f64) as f32
+    let (rows, cols) = pred.shape();
+    let per_task = rows_per_task(cols);
+    let partial: Vec<f64> = (0..rows.div_ceil(per_task))
+        .into_par_iter()
+        .map(|t| {
+            let mut sum = 0.0f64;
+            for i in t * per_task..rows.min((t + 1) * per_task) {
+                for (&p, &t) in pred.row(i).iter().zip(target.row(i)) {
+                    let e = (p - t) as f64;
+                    sum += e * e;
+                }
+            }
+            sum
+        })
+        .collect();
+    (partial.iter().sum::<f64>() / (rows * cols) as f64) as f32
 }
 
-/// dpred += dL/dpred = 2 (pred - target) / (B D). dpred, pred and target are (B, D).
+/// dL/dpred = 2/(B D) (pred - target), overwriting dpred (its old values are never read).
+/// dpred, pred and target are (B, D).
 #[track_caller]
 pub fn mse_backward<'a, 'b, 'c>(
     dpred: impl Into<MatMut<'a>>,
     pred: impl Into<MatRef<'b>>,
     target: impl Into<MatRef<'c>>,
 ) {
-    let (mut dpred, pred, target) = (dpred.into(), pred.into(), target.into());
+    let (dpred, pred, target) = (dpred.into(), pred.into(), target.into());
     same_shape(&pred, &target, "mse_backward");
     assert_eq!(dpred.shape(), pred.shape(), "mse_backward: dpred shape");
-    // forward: L = 1/(B D) sum (pred - target)^2
     let scale = 2.0 / (pred.rows() * pred.cols()) as f32;
-    for i in 0..pred.rows() {
-        let d = dpred.row_mut(i);
-        for ((d, &p), &t) in d.iter_mut().zip(pred.row(i)).zip(target.row(i)) {
-            *d += scale * (p - t);
-        }
-    }
+    let per_task = rows_per_task(pred.cols());
+    dpred
+        .par_row_blocks(per_task)
+        .enumerate()
+        .for_each(|(t, mut block)| {
+            for r in 0..block.rows() {
+                let i = t * per_task + r;
+                let d = block.row_mut(r);
+                for ((d, &p), &t) in d.iter_mut().zip(pred.row(i)).zip(target.row(i)) {
+                    *d = scale * (p - t);
+                }
+            }
+        });
 }
 
 /// L = KL(P || Q) = 1/B sum_i sum_j p_ij log(p_ij / q_ij). p and q are (B, K).

@@ -7,13 +7,14 @@
 //! batch reuses the same memory: nothing is allocated per step.
 
 use rand::Rng;
+use rayon::prelude::*;
 
 use super::activation::{Activation, activation_backward, activation_forward};
 use super::dense::{Dense, dense_backward, dense_forward};
 use super::init::Init;
 use super::optim::Param;
 use crate::error::{Error, Result};
-use crate::linalg::{MatRef, Matrix};
+use crate::linalg::{MatRef, Matrix, rows_per_task};
 
 /// Rows per forward pass in `predict`.
 const PREDICT_BATCH: usize = 256;
@@ -132,9 +133,16 @@ impl Mlp {
         let b = x.rows();
         self.rows = b;
         reserve_rows(&mut self.input, b);
-        for i in 0..b {
-            self.input.row_mut(i).copy_from_slice(x.row(i));
-        }
+        let rows = rows_per_task(x.cols());
+        let input = self.input.view_mut().rows_range(0..b);
+        input
+            .par_row_blocks(rows)
+            .enumerate()
+            .for_each(|(t, mut block)| {
+                for i in 0..block.rows() {
+                    block.row_mut(i).copy_from_slice(x.row(t * rows + i));
+                }
+            });
         for l in 0..self.layers.len() {
             let (before, after) = self.outs.split_at_mut(l);
             // x_l is (B, d_l): the network's input or the previous layer's output
@@ -159,8 +167,9 @@ impl Mlp {
         self.outs[self.layers.len() - 1].rows_range(0..b)
     }
 
-    /// Backpropagates dL/d(output) `dout` (B, dL) from the last forward, ADDING into
-    /// every layer's dweight and dbias. dL/dx is not computed.
+    /// Backpropagates dL/d(output) `dout` (B, dL) from the last forward, SETTING every
+    /// layer's dweight and dbias to the gradient of this batch (no accumulation across
+    /// calls, as in Keras: nothing needs zeroing first). dL/dx is not computed.
     #[track_caller]
     pub fn backward(&mut self, dout: MatRef<'_>) {
         self.backward_impl(dout, InputGrad::Skip);
@@ -188,20 +197,22 @@ impl Mlp {
             let dpre = &mut self.dpre[l];
             reserve_rows(dpre, b);
             let n = dpre.cols();
-            dpre.as_mut_slice()[..b * n].fill(0.0);
-            let y = &self.outs[l];
-            for i in 0..b {
+            let y = &self.outs[l].as_slice()[..b * n];
+            let dpre = &mut dpre.as_mut_slice()[..b * n];
+            if l == last && dout.row_stride() != n {
+                // A strided dout: row by row (the network's own buffers are contiguous).
+                for i in 0..b {
+                    let rows = i * n..(i + 1) * n;
+                    let act = self.activations[l];
+                    activation_backward(&mut dpre[rows.clone()], dout.row(i), &y[rows], act);
+                }
+            } else {
                 let dy = if l == last {
-                    dout.row(i)
+                    &dout.as_slice()[..b * n]
                 } else {
-                    self.douts[l].row(i)
+                    &self.douts[l].as_slice()[..b * n]
                 };
-                activation_backward(
-                    &mut dpre.as_mut_slice()[i * n..(i + 1) * n],
-                    dy,
-                    y.row(i),
-                    self.activations[l],
-                );
+                activation_backward(dpre, dy, y, self.activations[l]);
             }
             // The Dense backward: x_l is layer l's input, dx_l (B, d_l) its gradient.
             let x_l = if l == 0 {
@@ -212,14 +223,10 @@ impl Mlp {
             let dx_l = if l > 0 {
                 let d = &mut self.douts[l - 1];
                 reserve_rows(d, b);
-                let w = d.cols();
-                d.as_mut_slice()[..b * w].fill(0.0);
                 Some(d.view_mut().rows_range(0..b))
             } else if input_grad == InputGrad::Compute {
                 let d = &mut self.dinput;
                 reserve_rows(d, b);
-                let w = d.cols();
-                d.as_mut_slice()[..b * w].fill(0.0);
                 Some(d.view_mut().rows_range(0..b))
             } else {
                 None
@@ -238,13 +245,6 @@ impl Mlp {
                 x_l,
                 weight.view(),
             );
-        }
-    }
-
-    /// Sets every dweight and dbias to zero (backward adds into them).
-    pub fn zero_grad(&mut self) {
-        for layer in &mut self.layers {
-            layer.zero_grad();
         }
     }
 
