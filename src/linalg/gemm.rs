@@ -188,6 +188,59 @@ fn balanced_block(len: usize, max: usize, unit: usize) -> usize {
     len.div_ceil(blocks).div_ceil(unit) * unit
 }
 
+/// LOOP 3's blocks of rows of C: as few as MC allows, but their count rounded up to a
+/// multiple of `ROW_BLOCK_MULTIPLE`, and all of nearly the same size in whole MR panels.
+/// Threads take whole blocks, so 5 blocks on 2 threads would leave one thread idle a fifth
+/// of the time (m = 500 rows at MC = 120); 8 blocks of 60-66 rows divide evenly over 2 or 4.
+/// The blocks depend on the shape alone, never on the number of threads.
+struct RowBlocks {
+    m: usize,
+    mr: usize,
+    panels: usize,
+    count: usize,
+}
+
+/// See `RowBlocks`: 2 and 4 threads (and 1) share this many blocks evenly.
+const ROW_BLOCK_MULTIPLE: usize = 4;
+
+impl RowBlocks {
+    fn new(m: usize, mc: usize, mr: usize) -> Self {
+        let panels = m.div_ceil(mr);
+        let count = m
+            .div_ceil(mc)
+            .next_multiple_of(ROW_BLOCK_MULTIPLE)
+            .min(panels)
+            .max(1);
+        RowBlocks {
+            m,
+            mr,
+            panels,
+            count,
+        }
+    }
+
+    /// The first row of block b (b = count: m).
+    fn start(&self, b: usize) -> usize {
+        (b * self.panels / self.count * self.mr).min(self.m)
+    }
+
+    /// C's storage cut into the blocks, as (first row, rows, the block's rows of C).
+    fn split<'c>(&self, mut c: &'c mut [f32], rs_c: usize) -> Vec<(usize, usize, &'c mut [f32])> {
+        let mut blocks = Vec::with_capacity(self.count);
+        for b in 0..self.count {
+            let (start, end) = (self.start(b), self.start(b + 1));
+            let block;
+            if b + 1 == self.count {
+                block = std::mem::take(&mut c);
+            } else {
+                (block, c) = c.split_at_mut((end - start) * rs_c);
+            }
+            blocks.push((start, end - start, block));
+        }
+        blocks
+    }
+}
+
 /// The BLIS algorithm (Van Zee and van de Geijn, 2015): five loops around a micro-kernel.
 ///
 /// The split of every loop depends only on the shape and the kernel's block sizes, never
@@ -208,9 +261,7 @@ fn gemm_blis(
     let Blocking { mr, nr, mc, kc, nc } = kernel.blocking();
     let nc = balanced_block(n, nc, nr);
     let kc = balanced_block(k, kc, 1);
-    // At least 4 row blocks where there are rows enough, so 2 to 4 threads share LOOP 3
-    // evenly even for a batch of 256.
-    let mc = balanced_block(m, mc.min(m.div_ceil(4)).max(mr), mr);
+    let row_blocks = RowBlocks::new(m, mc, mr);
     let parallel = m * n * k >= PARALLEL_MIN_MACS;
 
     with_scratch(&B_BUF, kc * nc, |b_packed| {
@@ -238,10 +289,8 @@ fn gemm_blis(
                 }
                 let b_packed = &*b_packed;
 
-                // LOOP 3: rows of C, MC at a time; each block owns its rows of C.
-                let row_block = |(ib, c_block): (usize, &mut [f32])| {
-                    let ic = ib * mc;
-                    let mcb = mc.min(m - ic);
+                // LOOP 3: rows of C, about MC at a time; each block owns its rows of C.
+                let row_block = |(ic, mcb, c_block): (usize, usize, &mut [f32])| {
                     with_scratch(&A_BUF, mcb.div_ceil(mr) * kcb * mr, |a_packed| {
                         // A~: op(A)[ic.., pc..] as mcb / MR panels of MR x kcb.
                         for (ip, panel) in a_packed.chunks_mut(kcb * mr).enumerate() {
@@ -270,10 +319,11 @@ fn gemm_blis(
                         }
                     });
                 };
+                let blocks = row_blocks.split(&mut *c, rs_c);
                 if parallel {
-                    c.par_chunks_mut(mc * rs_c).enumerate().for_each(row_block);
+                    blocks.into_par_iter().for_each(row_block);
                 } else {
-                    c.chunks_mut(mc * rs_c).enumerate().for_each(row_block);
+                    blocks.into_iter().for_each(row_block);
                 }
             }
         }
