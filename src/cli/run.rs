@@ -174,8 +174,9 @@ fn run(options: &RunOptions, args: &[String], resume: Option<Checkpoint>) -> Res
     }
     if matches!(method, Method::Ae | Method::Dec | Method::All) {
         let pretrain_started = Instant::now();
-        let ae = run.autoencoder()?;
-        let codes_kmeans = run.kmeans_on_codes(&ae, pretrain_started, method != Method::Dec)?;
+        let (ae, final_kmeans) = run.autoencoder()?;
+        let score = method != Method::Dec;
+        let codes_kmeans = run.kmeans_on_codes(&ae, final_kmeans, pretrain_started, score)?;
         if matches!(method, Method::Dec | Method::All) {
             run.dec(&ae, codes_kmeans, pretrain_started)?;
         }
@@ -269,7 +270,10 @@ impl Run<'_> {
 
     /// The pretrained autoencoder: loaded with `--ae-weights`, else trained here, logging
     /// the loss every epoch and AE+K-Means scores every `score_every` epochs.
-    fn autoencoder(&mut self) -> Result<Autoencoder> {
+    /// Method 2's first half: the autoencoder, pretrained (or loaded). Also returns the
+    /// K-Means on its final codes when pretraining already fitted it to score the last
+    /// epoch, so that it is not fitted twice.
+    fn autoencoder(&mut self) -> Result<(Autoencoder, Option<KMeans>)> {
         let input = self.fit.images.cols();
         if let Some(path) = &self.options.ae_weights {
             let ae = weights::load_autoencoder(path)?;
@@ -284,14 +288,14 @@ impl Run<'_> {
             }
             self.progress
                 .note(&format!("loaded the autoencoder from {}", path.display()));
-            return Ok(ae);
+            return Ok((ae, None));
         }
         if matches!(self.resume, Some(Checkpoint::Dec { .. })) {
             // Pretraining had finished: its weights and log are in the output folder.
             let ae = weights::load_autoencoder(self.out(weights::AE_FILE))?;
             let log = PretrainLog::resume(self.out("pretrain_log.csv"), usize::MAX)?;
             self.plot_pretraining(&log)?;
-            return Ok(ae);
+            return Ok((ae, None));
         }
         let s = self.schedule.clone();
         let dims = s.dims(input);
@@ -347,6 +351,7 @@ impl Run<'_> {
             done.checked_div(period)
                 .map_or(usize::MAX, |q| (q + 1) * period)
         };
+        let mut final_kmeans = None;
         while done < s.pretrain_epochs {
             let end = next(done, every)
                 .min(next(done, checkpoint_every))
@@ -385,6 +390,9 @@ impl Run<'_> {
                 let model = self.kmeans_params().fit(codes.view())?;
                 let clustering =
                     self.score_kmeans(&model, &ae.encoder.predict(&self.validation.images))?;
+                if reached == s.pretrain_epochs {
+                    final_kmeans = Some(model);
+                }
                 Some((clustering.scores.acc, clustering.scores.nmi))
             } else {
                 None
@@ -417,7 +425,7 @@ impl Run<'_> {
         ));
         weights::save_autoencoder(self.out(weights::AE_FILE), &ae)?;
         self.plot_pretraining(&log)?;
-        Ok(ae)
+        Ok((ae, final_kmeans))
     }
 
     fn plot_pretraining(&mut self, log: &PretrainLog) -> Result<()> {
@@ -452,17 +460,24 @@ impl Run<'_> {
     }
 
     /// Method 2: K-Means on the autoencoder's codes. Returns the K-Means model, which also
-    /// gives DEC its initial centres (the paper's section 3.2).
+    /// gives DEC its initial centres (the paper's section 3.2). `fitted` is that model when
+    /// pretraining already fitted it (same codes, same seed: the same model).
     fn kmeans_on_codes(
         &mut self,
         ae: &Autoencoder,
+        fitted: Option<KMeans>,
         pretrain_started: Instant,
         score: bool,
     ) -> Result<KMeans> {
         let mut encoder = ae.encoder.clone();
         self.progress.phase("ae+kmeans", 1);
-        let codes = encoder.predict(&self.fit.images); // (N_fit, 10)
-        let model = self.kmeans_params().fit(codes.view())?;
+        let model = match fitted {
+            Some(model) => model,
+            None => {
+                let codes = encoder.predict(&self.fit.images); // (N_fit, 10)
+                self.kmeans_params().fit(codes.view())?
+            }
+        };
         self.progress
             .finish(&format!("inertia {:.3}", model.inertia));
         if score {
@@ -494,7 +509,7 @@ impl Run<'_> {
             ),
         };
         let updates = params.max_iter / params.update_interval;
-        self.progress.phase("dec", updates);
+        self.progress.phase_at_most("dec", updates);
         let started = Instant::now();
         let (validation, truth, progress) = (&self.validation, &self.truth, &mut self.progress);
         let (out, args) = (&self.options.out, self.args);

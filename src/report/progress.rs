@@ -33,6 +33,9 @@ pub struct Progress {
     out: Box<dyn Write + Send>,
     phase: String,
     total: usize,
+    /// The phase may end before `total` (DEC stops once its labels settle): the ETA is then
+    /// only an upper bound, and says so.
+    open_ended: bool,
     started: Instant,
     last_draw: Option<Instant>,
     /// Characters of the live line now on screen, to blank out a longer previous line.
@@ -59,6 +62,7 @@ impl Progress {
             out,
             phase: String::new(),
             total: 0,
+            open_ended: false,
             started: Instant::now(),
             last_draw: None,
             drawn: 0,
@@ -74,8 +78,16 @@ impl Progress {
         self.end_live_line();
         self.phase = name.to_string();
         self.total = total;
+        self.open_ended = false;
         self.started = Instant::now();
         self.last_draw = None;
+    }
+
+    /// Like `phase`, for a phase that may stop early (at most `total` units): its ETA is
+    /// shown as `ETA at most ...`.
+    pub fn phase_at_most(&mut self, name: &str, total: usize) {
+        self.phase(name, total);
+        self.open_ended = true;
     }
 
     /// Unit `done` of the phase has finished; `msg` is e.g. `loss 0.0213`. Always shown:
@@ -93,7 +105,7 @@ impl Progress {
                     self.total,
                     msg,
                     format_duration(self.started.elapsed()),
-                    eta.map_or("?".to_string(), format_duration),
+                    self.format_eta(eta),
                 );
                 self.write_line(&line);
             }
@@ -150,6 +162,14 @@ impl Progress {
         Some(self.started.elapsed().mul_f64(left / done))
     }
 
+    fn format_eta(&self, eta: Option<Duration>) -> String {
+        match eta {
+            None => "?".to_string(),
+            Some(d) if self.open_ended => format!("at most {}", format_duration(d)),
+            Some(d) => format_duration(d),
+        }
+    }
+
     fn draw_live(&mut self, done: f64, msg: &str, eta: Option<Duration>) {
         let step = if done.fract() == 0.0 {
             format!("{}", done as usize)
@@ -162,7 +182,7 @@ impl Progress {
             step,
             self.total,
             msg,
-            eta.map_or("?".to_string(), format_duration)
+            self.format_eta(eta)
         );
         let width = line.chars().count();
         // Spaces blank out what is left of a longer previous line.
@@ -243,7 +263,7 @@ mod tests {
                 p.update(epoch, &format!("loss 0.{epoch}"));
             }
             p.finish("loss 0.3");
-            p.phase("dec", 2);
+            p.phase_at_most("dec", 2);
             p.update(1, "acc 0.9");
         }
         cap.text()
@@ -269,6 +289,9 @@ mod tests {
         assert!(lines[3].contains("ETA 0.0s"), "{}", lines[3]);
         assert!(lines[4].starts_with("pretrain done in "), "{}", lines[4]);
         assert!(lines[5].starts_with("dec 1/2 acc 0.9"), "{}", lines[5]);
+        // DEC may stop early: its ETA is an upper bound, and says so.
+        assert!(lines[5].contains(", ETA at most "), "{}", lines[5]);
+        assert!(!lines[1].contains("at most"), "{}", lines[1]);
     }
 
     #[test]
