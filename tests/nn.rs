@@ -315,18 +315,15 @@ fn wide_training_is_bit_identical_whatever_the_thread_count() {
 fn backward_overwrites_the_gradients() {
     let x = toy_data(20);
     let mut ae = toy_autoencoder(2);
-    ae.forward_backward(x.view());
-    let first: Vec<Matrix> = ae
-        .named_grads()
-        .into_iter()
-        .map(|(_, g)| g.clone())
-        .collect();
-    ae.forward_backward(x.view());
-    let second: Vec<Matrix> = ae
-        .named_grads()
-        .into_iter()
-        .map(|(_, g)| g.clone())
-        .collect();
+    let mut gradients = || -> Vec<Matrix> {
+        ae.forward_backward(x.view());
+        ae.named_grads()
+            .into_iter()
+            .map(|(_, g)| g.clone())
+            .collect()
+    };
+    let first = gradients();
+    let second = gradients();
     assert_eq!(first, second);
     assert!(first.iter().any(|g| g.as_slice().iter().any(|&v| v != 0.0)));
 }

@@ -101,18 +101,23 @@ pub fn dense_backward(
     assert_eq!(dbias.len(), dy.cols(), "dense_backward: dbias length");
     // y_ij = sum_k x_ik W_kj + b_j  =>  dL/dW_kj = sum_i x_ik dy_ij
     gemm(1.0, x, Transpose::Yes, dy, Transpose::No, 0.0, dweight);
-    // dL/db_j = sum_i dy_ij. Threads take blocks of columns; each column is summed row
-    // after row, a fixed order, so the result does not depend on the pool.
-    let cols = rows_per_task(dy.rows());
-    dbias.par_chunks_mut(cols).enumerate().for_each(|(t, db)| {
-        let j0 = t * cols;
-        db.fill(0.0);
-        for i in 0..dy.rows() {
-            for (d, &g) in db.iter_mut().zip(&dy.row(i)[j0..]) {
-                *d += g;
+    // dL/db_j = sum_i dy_ij. Threads take blocks of columns (B rows by `cols_per_task`
+    // columns: about TASK_VALUES values, the same arithmetic as rows_per_task with the
+    // axes swapped); each column is summed row after row, a fixed order, so the result
+    // does not depend on the pool.
+    let cols_per_task = rows_per_task(dy.rows());
+    dbias
+        .par_chunks_mut(cols_per_task)
+        .enumerate()
+        .for_each(|(t, db)| {
+            let j0 = t * cols_per_task;
+            db.fill(0.0);
+            for i in 0..dy.rows() {
+                for (d, &g) in db.iter_mut().zip(&dy.row(i)[j0..]) {
+                    *d += g;
+                }
             }
-        }
-    });
+        });
     // dL/dx_ik = sum_j dy_ij W_kj
     if let Some(dx) = dx {
         gemm(1.0, dy, Transpose::No, weight, Transpose::Yes, 0.0, dx);
