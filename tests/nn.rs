@@ -216,6 +216,14 @@ fn toy_autoencoder(seed: u64) -> Autoencoder {
     .unwrap()
 }
 
+/// The autoencoder's parameters by name, copied out (to compare two runs).
+fn owned_params(ae: &Autoencoder) -> Vec<(String, Matrix)> {
+    ae.named_params()
+        .into_iter()
+        .map(|(n, m)| (n, m.clone()))
+        .collect()
+}
+
 /// Trains a toy autoencoder; returns the per-epoch reports and the final parameters.
 fn train(epochs: usize, batch: usize) -> (Vec<EpochReport>, Vec<(String, Matrix)>) {
     let x = toy_data(60);
@@ -227,11 +235,7 @@ fn train(epochs: usize, batch: usize) -> (Vec<EpochReport>, Vec<(String, Matrix)
         ControlFlow::Continue(())
     })
     .unwrap();
-    let params = ae
-        .named_params()
-        .into_iter()
-        .map(|(n, m)| (n, m.clone()))
-        .collect();
+    let params = owned_params(&ae);
     (reports, params)
 }
 
@@ -343,11 +347,7 @@ fn a_resumed_run_sees_the_same_batches() {
         ..FitConfig::new(5, 16, 7)
     };
     ae.fit(&x, &cfg, &mut adam, &mut go_on).unwrap();
-    let resumed: Vec<(String, Matrix)> = ae
-        .named_params()
-        .into_iter()
-        .map(|(n, m)| (n, m.clone()))
-        .collect();
+    let resumed = owned_params(&ae);
     assert_eq!(resumed, straight);
 }
 
@@ -388,11 +388,7 @@ fn a_run_stopped_inside_an_epoch_resumes_to_the_same_bits() {
         ControlFlow::Continue(())
     })
     .unwrap();
-    let resumed: Vec<(String, Matrix)> = ae
-        .named_params()
-        .into_iter()
-        .map(|(n, m)| (n, m.clone()))
-        .collect();
+    let resumed = owned_params(&ae);
     assert_eq!(resumed, straight);
     let losses = |r: &[EpochReport]| r.iter().map(|r| r.loss.to_bits()).collect::<Vec<_>>();
     assert_eq!(losses(&reports), losses(&straight_reports));
