@@ -56,6 +56,7 @@ fn defaults() {
             clusters: 10,
             preset: Preset::Quick,
             protocol: ProtocolArg::Split,
+            unlabelled: false,
             out: PathBuf::from("results"),
             quiet: false,
             ae_weights: None,
@@ -71,12 +72,12 @@ fn every_option_in_both_forms() {
     let spaced = run(
         "--method dec --seed 7 --threads 2 --epochs 3 --batch-size 64 \
          --clusters 4 --preset paper --protocol all --out o --quiet --ae-weights w.safetensors \
-         --resume ck --checkpoint-every 5 d",
+         --resume ck --checkpoint-every 5 --unlabelled d",
     );
     let joined = run(
         "d --method=dec --seed=7 --threads=2 --epochs=3 --batch-size=64 \
          --clusters=4 --preset=paper --protocol=all --out=o --quiet --ae-weights=w.safetensors \
-         --resume=ck --checkpoint-every=5",
+         --resume=ck --checkpoint-every=5 --unlabelled",
     );
     assert_eq!(spaced, joined);
     assert_eq!(spaced.data_dir, PathBuf::from("d"));
@@ -90,6 +91,7 @@ fn every_option_in_both_forms() {
     assert_eq!(spaced.protocol, ProtocolArg::All);
     assert_eq!(spaced.out, PathBuf::from("o"));
     assert!(spaced.quiet);
+    assert!(spaced.unlabelled);
     assert_eq!(spaced.ae_weights, Some(PathBuf::from("w.safetensors")));
     assert_eq!(spaced.resume, Some(PathBuf::from("ck")));
     assert_eq!(spaced.checkpoint_every, Some(5));
@@ -136,6 +138,8 @@ fn help_describes_every_option_with_its_default() {
             "--ae-weights",
             "--resume",
             "--checkpoint-every",
+            "--max-iter",
+            "--unlabelled",
             "--opt=value",
         ] {
             assert!(text.contains(opt), "help lacks {opt}");
@@ -217,6 +221,7 @@ fn data_dir_is_required_once() {
     assert!(run_error("--seed 2", "DATA_DIR").contains("missing"));
     assert!(run_error("a b", "arguments").contains("`b`"));
     run_error("d --quiet=yes", "--quiet");
+    run_error("d --unlabelled=yes", "--unlabelled");
 }
 
 #[test]

@@ -99,6 +99,31 @@ fn all_protocol_fits_and_scores_every_labelled_image() {
     );
 }
 
+#[test]
+fn unlabelled_images_join_the_fit_set_and_leave_the_scoring_alone() {
+    let dir = fixture("article");
+    let l = data::load_labelled(&dir, Protocol::Split).unwrap();
+    let extra = data::load_unlabelled(&dir).unwrap(); // test.csv: 90 images
+    let fit = data::append_unlabelled(l.fit.clone(), extra.clone(), &dir).unwrap();
+    assert_eq!(fit.images.shape(), (147 + 90, 784));
+    assert_eq!(fit.labels, None);
+    assert_eq!(fit.filenames[146], "146.png");
+    assert_eq!(fit.filenames[147], "210.png");
+    assert_eq!(fit.images.row(0), l.fit.images.row(0));
+    assert_eq!(fit.images.row(147 + 89), extra.images.row(89));
+    // Images of another size are refused, naming the folder.
+    let mut small = extra;
+    small.images = small.images.select_rows(&[0]);
+    small.images.reshape(4, 196);
+    small.filenames.truncate(4);
+    (small.height, small.width) = (14, 14);
+    let msg = data::append_unlabelled(l.fit, small, &dir)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("14x14") && msg.contains("28x28"), "{msg}");
+    assert!(msg.contains("article") && !msg.contains('\n'), "{msg}");
+}
+
 /// The error of loading `dir`'s labelled set, checked to be one line.
 fn error_of(dir: &Path) -> String {
     let msg = data::load_labelled(dir, Protocol::Split)

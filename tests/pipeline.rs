@@ -283,6 +283,23 @@ fn ctrl_c_stops_with_a_checkpoint_and_resumes_to_the_same_bits() {
     std::fs::remove_dir_all(&stopped).unwrap();
 }
 
+#[test]
+fn unlabelled_images_are_fitted_and_only_labelled_ones_scored() {
+    let out = scratch("unlabelled");
+    let mut args = tiny(&out);
+    args.extend(["--method", "kmeans", "--unlabelled"].map(String::from));
+    ok(run(&args, 2));
+    // 147 fitted labelled images plus test.csv's 90; the 63 validation images are scored.
+    let report = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        report.contains("(237 fit images, 63 validation images)"),
+        "{report}"
+    );
+    let results = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    assert!(results.lines().nth(1).unwrap().starts_with("kmeans,"));
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
 /// A one-line message on stderr, exit status 1 (not a panic's 101).
 fn fails_cleanly(args: &[&str], expect: &str) {
     let out = Command::new(BIN)

@@ -86,6 +86,8 @@ pub struct RunOptions {
     pub clusters: usize,
     pub preset: Preset,
     pub protocol: ProtocolArg,
+    /// Fit on the unlabelled images (test.csv) too; the scores stay on the validation set.
+    pub unlabelled: bool,
     pub out: PathBuf,
     pub quiet: bool,
     /// Saved autoencoder weights (safetensors): skips pretraining.
@@ -149,6 +151,9 @@ options:
                         implementation's schedule (300 epochs, SGD lr 1) [default: quick]
   --protocol P          split | all: split fits on the first 70 % of the images and scores
                         on the last 30 %; all fits and scores on every image [default: split]
+  --unlabelled          also fit on the unlabelled images (test.csv), as the DEC paper fits
+                        on all of MNIST; they have no labels, so the scores do not change
+                        what they measure [default: off]
   --out DIR             output folder for results.csv, logs, weights and pictures
                         [default: {DEFAULT_OUT}]
   --quiet               no progress lines on stderr [default: off]
@@ -201,6 +206,7 @@ pub fn parse_run(args: &[String]) -> Result<Parsed> {
         clusters: DEFAULT_CLUSTERS,
         preset: Preset::Quick,
         protocol: ProtocolArg::Split,
+        unlabelled: false,
         out: PathBuf::from(DEFAULT_OUT),
         quiet: false,
         ae_weights: None,
@@ -234,6 +240,10 @@ pub fn parse_run(args: &[String]) -> Result<Parsed> {
                     "--quiet" => {
                         no_value(name, inline)?;
                         o.quiet = true
+                    }
+                    "--unlabelled" => {
+                        no_value(name, inline)?;
+                        o.unlabelled = true
                     }
                     _ => return Err(unknown_option(name)),
                 }

@@ -122,7 +122,11 @@ fn run(options: &RunOptions, args: &[String], resume: Option<Checkpoint>) -> Res
         ProtocolArg::All => Protocol::All,
     };
     let started = Instant::now();
-    let data = data::load_labelled(&options.data_dir, protocol)?;
+    let mut data = data::load_labelled(&options.data_dir, protocol)?;
+    if options.unlabelled {
+        let extra = data::load_unlabelled(&options.data_dir)?;
+        data.fit = data::append_unlabelled(data.fit, extra, &options.data_dir)?;
+    }
     let truth: Vec<usize> = match &data.validation.labels {
         Some(labels) => labels.iter().map(|&l| l as usize).collect(),
         None => {

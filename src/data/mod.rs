@@ -131,6 +131,36 @@ pub fn load_labelled(dir: &Path, protocol: Protocol) -> Result<Labelled> {
     }
 }
 
+/// Appends `extra`'s images to `fit`, for fitting on unlabelled images as well.
+///
+/// Clustering never reads the fit set's labels, so images without labels (test.csv's) can
+/// be fitted too: the DEC paper fits on all 70,000 MNIST images. The result has no labels;
+/// the validation set, and so every score, is untouched. `extra` must have `fit`'s image
+/// size; `dir` names the data folder in the error otherwise.
+pub fn append_unlabelled(fit: Dataset, extra: Dataset, dir: &Path) -> Result<Dataset> {
+    if (extra.height, extra.width) != (fit.height, fit.width) {
+        return Err(Error::data(
+            dir,
+            format!(
+                "the unlabelled images are {}x{} but the labelled ones {}x{}",
+                extra.height, extra.width, fit.height, fit.width
+            ),
+        ));
+    }
+    let (n_fit, n_extra, d) = (fit.len(), extra.len(), fit.images.cols());
+    let mut pixels = fit.images.into_vec(); // (N_fit, D), then (N_fit + N_extra, D)
+    pixels.extend_from_slice(extra.images.as_slice());
+    let mut filenames = fit.filenames;
+    filenames.extend(extra.filenames);
+    Ok(Dataset {
+        images: Matrix::from_vec(n_fit + n_extra, d, pixels),
+        labels: None,
+        filenames,
+        height: fit.height,
+        width: fit.width,
+    })
+}
+
 /// Loads the unlabelled images of `dir`: test.csv's, or the last 30% of an IDX folder.
 pub fn load_unlabelled(dir: &Path) -> Result<Dataset> {
     match detect_layout(dir)? {
