@@ -4,7 +4,7 @@
 
 use std::ops::ControlFlow;
 
-use deepcluster::cluster::{Dec, DecParams, DecState, KMeansParams, Stop};
+use deepcluster::cluster::{Dec, DecParams, DecState, KMeansParams, Stop, TargetUpdate};
 use deepcluster::linalg::Matrix;
 use deepcluster::metrics;
 use deepcluster::nn::{Activation, Init, Mlp};
@@ -69,15 +69,39 @@ fn train(threads: usize, x: &Matrix) -> (Dec, Vec<(usize, usize)>) {
         let p = params();
         let mut state = DecState::new(&p);
         let mut log = Vec::new();
-        let stop = dec
-            .fit(x, &p, &mut state, &mut |u| {
-                log.push((u.iter, u.changed));
-                ControlFlow::Continue(())
-            })
-            .unwrap();
+        let stop = fit_logging(&mut dec, x, &p, &mut state, &mut log);
         assert_eq!(stop, Stop::MaxIter);
         (dec, log)
     })
+}
+
+/// Runs DEC from `state` to its end, logging (iter, changed labels) at every update.
+fn fit_logging(
+    dec: &mut Dec,
+    x: &Matrix,
+    p: &DecParams,
+    state: &mut DecState,
+    log: &mut Vec<(usize, usize)>,
+) -> Stop {
+    fit_logging_until_step(dec, x, p, state, log, usize::MAX)
+}
+
+/// As [`fit_logging`], but interrupted after SGD step `n` (between updates, unless the run
+/// ends first) through `fit_until`'s stop question.
+fn fit_logging_until_step(
+    dec: &mut Dec,
+    x: &Matrix,
+    p: &DecParams,
+    state: &mut DecState,
+    log: &mut Vec<(usize, usize)>,
+    n: usize,
+) -> Stop {
+    let stop = stop_after(n);
+    let mut record = |u: &TargetUpdate<'_>| {
+        log.push((u.iter, u.changed));
+        ControlFlow::Continue(())
+    };
+    dec.fit_until(x, p, state, &mut record, &stop).unwrap()
 }
 
 /// A `stop` for `fit_until` that says yes at its `n`-th question (after step n).
@@ -145,11 +169,7 @@ fn a_run_stopped_at_an_update_and_continued_ends_identically() {
         .unwrap();
     assert_eq!(stop, Stop::Stopped);
     let (mut dec, mut state) = saved.unwrap();
-    dec.fit(&x, &p, &mut state, &mut |u| {
-        log.push((u.iter, u.changed));
-        ControlFlow::Continue(())
-    })
-    .unwrap();
+    fit_logging(&mut dec, &x, &p, &mut state, &mut log);
     assert_eq!(log, full_log);
     assert_eq!(bits(&dec.centres), bits(&full.centres));
 }
@@ -235,26 +255,10 @@ fn a_run_stopped_between_updates_resumes_to_the_same_bits() {
     let mut state = DecState::new(&p);
     let mut log = Vec::new();
     // Stop after step 57, between the updates of steps 50 and 60.
-    let stop = stop_after(57);
-    let outcome = dec
-        .fit_until(
-            &x,
-            &p,
-            &mut state,
-            &mut |u| {
-                log.push((u.iter, u.changed));
-                ControlFlow::Continue(())
-            },
-            &stop,
-        )
-        .unwrap();
+    let outcome = fit_logging_until_step(&mut dec, &x, &p, &mut state, &mut log, 57);
     assert_eq!((outcome, state.iter), (Stop::Interrupted, 57));
     let (mut dec, mut state) = (dec.clone(), state.clone());
-    dec.fit(&x, &p, &mut state, &mut |u| {
-        log.push((u.iter, u.changed));
-        ControlFlow::Continue(())
-    })
-    .unwrap();
+    fit_logging(&mut dec, &x, &p, &mut state, &mut log);
     assert_eq!(log, full_log);
     assert_eq!(bits(&dec.centres), bits(&full.centres));
 }
@@ -280,11 +284,7 @@ fn checkpoint_files_resume_dec_to_the_same_bits() {
         let Checkpoint::Dec { mut dec, mut state } = saved.checkpoint else {
             panic!("not a DEC checkpoint")
         };
-        dec.fit(&x, &p, &mut state, &mut |u| {
-            log.push((u.iter, u.changed));
-            ControlFlow::Continue(())
-        })
-        .unwrap();
+        fit_logging(&mut dec, &x, &p, &mut state, log);
         dec
     };
     // At an update (the first, and a later one): saved from the callback, before the update.
@@ -313,19 +313,7 @@ fn checkpoint_files_resume_dec_to_the_same_bits() {
     let mut dec = model(&x);
     let mut state = DecState::new(&p);
     let mut log = Vec::new();
-    let stop = stop_after(33);
-    let outcome = dec
-        .fit_until(
-            &x,
-            &p,
-            &mut state,
-            &mut |u| {
-                log.push((u.iter, u.changed));
-                ControlFlow::Continue(())
-            },
-            &stop,
-        )
-        .unwrap();
+    let outcome = fit_logging_until_step(&mut dec, &x, &p, &mut state, &mut log, 33);
     assert_eq!(outcome, Stop::Interrupted);
     checkpoint::save_dec(&out, &args, &dec, &state, p.alpha).unwrap();
     let dec = resume(&mut log);
