@@ -292,7 +292,8 @@ fn unlabelled_images_are_fitted_and_only_labelled_ones_scored() {
     // 147 fitted labelled images plus test.csv's 90; the 63 validation images are scored.
     let report = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(
-        report.contains("(237 fit images, 63 validation images)"),
+        report.contains("(237 fit images, 63 validation images)")
+            && report.contains("protocol: split + unlabelled"),
         "{report}"
     );
     let results = std::fs::read_to_string(out.join("results.csv")).unwrap();

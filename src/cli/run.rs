@@ -646,8 +646,9 @@ impl Run<'_> {
                     self.validation.len()
                 ),
                 format!(
-                    "protocol: {}, preset: {}, seed: {}",
+                    "protocol: {}{}, preset: {}, seed: {}",
                     o.protocol.as_str(),
+                    if o.unlabelled { " + unlabelled" } else { "" },
                     o.preset.as_str(),
                     o.seed
                 ),
