@@ -11,7 +11,8 @@
 //!   them. Both layouts of MNIST therefore give identical matrices, labels and filenames.
 //!
 //! The labelled set is then split by a [`Protocol`]: the article's ordered 70/30 split, or
-//! the DEC paper's "use everything".
+//! the DEC paper's "use everything". The unlabelled images can join the fit set
+//! ([`append_unlabelled`]): clustering never reads the labels of what it fits.
 //!
 //! A pixel byte v becomes `v as f32 / 255.0` ([`to_unit`]) in both layouts.
 
