@@ -75,7 +75,8 @@ fn train(threads: usize, x: &Matrix) -> (Dec, Vec<(usize, usize)>) {
     })
 }
 
-/// Runs DEC from `state` to its end, logging (iter, changed labels) at every update.
+/// Runs DEC from `state` to its end (`Dec::fit`), logging (iter, changed labels) at every
+/// update.
 fn fit_logging(
     dec: &mut Dec,
     x: &Matrix,
@@ -83,7 +84,7 @@ fn fit_logging(
     state: &mut DecState,
     log: &mut Vec<(usize, usize)>,
 ) -> Stop {
-    fit_logging_until_step(dec, x, p, state, log, usize::MAX)
+    dec.fit(x, p, state, &mut recorder(log)).unwrap()
 }
 
 /// As [`fit_logging`], but interrupted after SGD step `n` (between updates, unless the run
@@ -96,12 +97,18 @@ fn fit_logging_until_step(
     log: &mut Vec<(usize, usize)>,
     n: usize,
 ) -> Stop {
-    let stop = stop_after(n);
-    let mut record = |u: &TargetUpdate<'_>| {
+    dec.fit_until(x, p, state, &mut recorder(log), &stop_after(n))
+        .unwrap()
+}
+
+/// An `on_update` callback that appends (iter, changed labels) to `log` and goes on.
+fn recorder(
+    log: &mut Vec<(usize, usize)>,
+) -> impl FnMut(&TargetUpdate<'_>) -> ControlFlow<()> + '_ {
+    |u| {
         log.push((u.iter, u.changed));
         ControlFlow::Continue(())
-    };
-    dec.fit_until(x, p, state, &mut record, &stop).unwrap()
+    }
 }
 
 /// A `stop` for `fit_until` that says yes at its `n`-th question (after step n).
