@@ -20,7 +20,11 @@ pub(crate) fn ari_of(t: &Contingency) -> f64 {
     // Products of pair counts reach n^4 (2.4e19 for 70,000 points), past i64: use i128.
     let n = t.n as i128;
     let sum_sq = |v: &[u64]| v.iter().map(|&c| (c as i128) * (c as i128)).sum::<i128>();
-    let cells = sum_sq(&t.counts);
+    let cells: i128 = t
+        .cells
+        .iter()
+        .map(|c| (c.count as i128) * (c.count as i128))
+        .sum();
     let classes = sum_sq(&t.class_sizes);
     let clusters = sum_sq(&t.cluster_sizes);
     let tp = cells - n;

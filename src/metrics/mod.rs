@@ -17,9 +17,9 @@ mod contingency;
 mod hungarian;
 mod nmi;
 
-pub use accuracy::accuracy;
+pub use accuracy::{MAX_ASSIGNMENT_CELLS, accuracy};
 pub use ari::ari;
-pub use contingency::Contingency;
+pub use contingency::{Cell, Contingency};
 pub use hungarian::hungarian;
 pub use nmi::nmi;
 
@@ -38,7 +38,7 @@ pub fn score(truth: &[usize], pred: &[usize]) -> Result<Scores> {
     let table = Contingency::new(truth, pred)?;
     Ok(Scores {
         nmi: nmi::nmi_of(&table),
-        acc: accuracy::accuracy_of(&table),
+        acc: accuracy::accuracy_of(&table)?,
         ari: ari::ari_of(&table),
     })
 }
