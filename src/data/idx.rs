@@ -165,6 +165,13 @@ pub fn read_dir(dir: &Path) -> Result<IdxImages> {
     }
     let count = train.dims[0] + test.dims[0];
     let mut pixels = train.data;
+    // Exact, and fallible: a doubling `extend` could ask for twice the training set.
+    pixels.try_reserve_exact(test.data.len()).map_err(|_| {
+        Error::data(
+            &test_path,
+            format!("not enough memory for {count} images of {width}x{height}"),
+        )
+    })?;
     pixels.extend_from_slice(&test.data);
     drop(test);
     let mut labels = train_labels.data;

@@ -22,6 +22,8 @@ pub enum InflateError {
     Checksum(&'static str),
     /// The output would be longer than the caller allows (a "zip bomb", or the wrong file).
     TooLong { limit: usize },
+    /// The output fits the limit but not in memory.
+    OutOfMemory { bytes: usize },
 }
 
 impl fmt::Display for InflateError {
@@ -32,6 +34,9 @@ impl fmt::Display for InflateError {
             InflateError::Checksum(what) => write!(f, "gzip check failed: {what}"),
             InflateError::TooLong { limit } => {
                 write!(f, "gzip data expands to more than {limit} bytes")
+            }
+            InflateError::OutOfMemory { bytes } => {
+                write!(f, "not enough memory to decompress {bytes} bytes")
             }
         }
     }
@@ -250,6 +255,7 @@ fn stored_block(bits: &mut BitReader<'_>, out: &mut Vec<u8>, limit: usize) -> Re
     if out.len() + data.len() > limit {
         return Err(InflateError::TooLong { limit });
     }
+    make_room(out, data.len())?;
     out.extend_from_slice(data);
     bits.pos = pos + 4 + len as usize;
     Ok(())
@@ -273,6 +279,21 @@ const DIST_EXTRA: [u8; 30] = [
     13,
 ];
 
+/// Makes room for `extra` more bytes of output, doubling the capacity as `push` would, but
+/// through `try_reserve`: a stream that expands to gigabytes (under `limit`) on a machine
+/// without them is an error, where `push` would abort the process.
+#[inline]
+fn make_room(out: &mut Vec<u8>, extra: usize) -> Result<()> {
+    if out.capacity() - out.len() >= extra {
+        return Ok(());
+    }
+    let grow = extra.max(out.len()).max(1 << 16);
+    out.try_reserve(grow)
+        .map_err(|_| InflateError::OutOfMemory {
+            bytes: out.len() + grow,
+        })
+}
+
 /// The body of a Huffman-coded block (fixed or dynamic): literals and (length, distance)
 /// back-references until the end-of-block symbol 256.
 fn codes_block(
@@ -288,6 +309,7 @@ fn codes_block(
             if out.len() >= limit {
                 return Err(InflateError::TooLong { limit });
             }
+            make_room(out, 1)?;
             out.push(symbol as u8);
         } else if symbol == 256 {
             return Ok(());
@@ -308,6 +330,7 @@ fn codes_block(
             if out.len() + len > limit {
                 return Err(InflateError::TooLong { limit });
             }
+            make_room(out, len)?;
             let from = out.len() - distance;
             if distance >= len {
                 out.extend_from_within(from..from + len);

@@ -219,9 +219,16 @@ fn check_split(list: &Path, n: usize, fit_end: usize, protocol: Protocol) -> Res
 }
 
 /// Rows `range` of the IDX images as a `Dataset` named like make-dataset names them.
-fn idx_rows(all: &idx::IdxImages, range: std::ops::Range<usize>, labels: bool) -> Dataset {
+/// The f32 matrix is four times the bytes it comes from, so it is asked for fallibly: a
+/// small `.gz` that inflates to a gigabyte of pixels is an error, not an abort.
+fn idx_rows(
+    all: &idx::IdxImages,
+    range: std::ops::Range<usize>,
+    labels: bool,
+    dir: &Path,
+) -> Result<Dataset> {
     let pixels = all.height * all.width;
-    let mut matrix = Matrix::zeros(range.len(), pixels);
+    let mut matrix = alloc_matrix(range.len(), pixels, dir)?;
     // matrix is (range.len(), h * w); the source rows are u8 (count, h * w).
     let source = &all.pixels[range.start * pixels..range.end * pixels];
     matrix
@@ -233,13 +240,13 @@ fn idx_rows(all: &idx::IdxImages, range: std::ops::Range<usize>, labels: bool) -
                 *x = to_unit(v);
             }
         });
-    Dataset {
+    Ok(Dataset {
         images: matrix,
         labels: labels.then(|| all.labels[range.clone()].to_vec()),
         filenames: range.map(|i| format!("{i}.png")).collect(),
         height: all.height,
         width: all.width,
-    }
+    })
 }
 
 /// The labelled 70% of an IDX folder, divided by `protocol`.
@@ -251,10 +258,11 @@ pub fn idx_labelled(dir: &Path, protocol: Protocol) -> Result<Labelled> {
         Protocol::All => n,
     };
     check_split(dir, n, fit_end, protocol)?;
-    let fit = idx_rows(&all, 0..fit_end, true);
+    let fit = idx_rows(&all, 0..fit_end, true, dir)?;
     let validation = match protocol {
-        Protocol::All => fit.clone(),
-        Protocol::Split => idx_rows(&all, fit_end..n, true),
+        // The same rows again, fallibly (a `clone` would abort when memory is short).
+        Protocol::All => idx_rows(&all, 0..fit_end, true, dir)?,
+        Protocol::Split => idx_rows(&all, fit_end..n, true, dir)?,
     };
     Ok(Labelled { fit, validation })
 }
@@ -266,5 +274,5 @@ pub fn idx_unlabelled(dir: &Path) -> Result<Dataset> {
     if n == all.count {
         return Err(Error::data(dir, "too few images for an unlabelled set"));
     }
-    Ok(idx_rows(&all, n..all.count, false))
+    idx_rows(&all, n..all.count, false, dir)
 }

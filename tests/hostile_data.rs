@@ -1,0 +1,188 @@
+//! Hostile data folders, continued (issue 20): files that expand past the memory there is,
+//! files that are not regular files (a FIFO, a device), files without end. Each ends in one
+//! line on stderr naming the file and exit status 1: no abort, no hang, no unbounded read.
+//! Unix-only where a FIFO, `/dev/zero` or `ulimit` is needed.
+
+#![cfg(unix)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_deepcluster");
+
+/// A fresh, empty folder under the system's temporary directory.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "deepcluster-hostile-data-{name}-{}",
+        std::process::id()
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `sh -c script` (which execs the program), killing it after `limit`; returns
+/// (exit code, stderr). A hang fails the test instead of hanging it.
+fn run_sh(script: &str, limit: Duration) -> (Option<i32>, String) {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            use std::io::Read;
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
+            return (status.code(), stderr);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`{script}` still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The IDX header of `dims` unsigned bytes.
+fn idx_header(dims: &[u32]) -> Vec<u8> {
+    let mut v = vec![0, 0, 8, dims.len() as u8];
+    for d in dims {
+        v.extend_from_slice(&d.to_be_bytes());
+    }
+    v
+}
+
+/// CRC-32 (gzip's polynomial), bit by bit, as a running state: the reference the test
+/// needs for a gigantic run of zeros without holding it.
+struct Crc(u32);
+impl Crc {
+    fn update(&mut self, bytes: impl IntoIterator<Item = u8>) {
+        for b in bytes {
+            self.0 ^= b as u32;
+            for _ in 0..8 {
+                self.0 = if self.0 & 1 == 1 {
+                    (self.0 >> 1) ^ 0xEDB8_8320
+                } else {
+                    self.0 >> 1
+                };
+            }
+        }
+    }
+}
+
+/// LSB-first bit writer, as DEFLATE packs its bits; Huffman codes go in MSB first.
+struct Bits {
+    out: Vec<u8>,
+    acc: u64,
+    n: u32,
+}
+impl Bits {
+    fn put(&mut self, value: u32, len: u32) {
+        self.acc |= (value as u64) << self.n;
+        self.n += len;
+        while self.n >= 8 {
+            self.out.push(self.acc as u8);
+            self.acc >>= 8;
+            self.n -= 8;
+        }
+    }
+    fn code(&mut self, code: u32, len: u32) {
+        self.put(code.reverse_bits() >> (32 - len), len);
+    }
+}
+
+/// A gzip file of `prefix` then `zeros` zero bytes, in one fixed-Huffman block: literals,
+/// then back-references of length 258 at distance 1 (13 bits each), so it is about
+/// 160 times smaller than what it expands to.
+fn gzip_bomb(prefix: &[u8], zeros: usize) -> Vec<u8> {
+    let mut bits = Bits {
+        out: vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3],
+        acc: 0,
+        n: 0,
+    };
+    bits.put(1, 1); // BFINAL
+    bits.put(1, 2); // BTYPE 01: fixed codes
+    // Fixed literal codes: 0..143 are 8 bits from 0x30; 256 is 7 bits of 0; 285 is 0xC5.
+    let literal = |bits: &mut Bits, b: u8| {
+        if b < 144 {
+            bits.code(0x30 + b as u32, 8)
+        } else {
+            bits.code(0x190 + (b as u32 - 144), 9)
+        }
+    };
+    for &b in prefix {
+        literal(&mut bits, b);
+    }
+    literal(&mut bits, 0);
+    let mut left = zeros - 1;
+    while left >= 258 {
+        bits.code(0xC5, 8); // length 258
+        bits.code(0, 5); // distance code 0: distance 1
+        left -= 258;
+    }
+    for _ in 0..left {
+        literal(&mut bits, 0);
+    }
+    bits.code(0, 7); // end of block
+    bits.put(0, 7); // flush to a byte
+    let mut out = bits.out;
+    let mut crc = Crc(!0);
+    crc.update(prefix.iter().copied());
+    crc.update(std::iter::repeat_n(0u8, zeros));
+    out.extend_from_slice(&(!crc.0).to_le_bytes());
+    out.extend_from_slice(&((prefix.len() + zeros) as u32).to_le_bytes());
+    out
+}
+
+/// An IDX folder whose 2.5 MB `train-images-idx3-ubyte.gz` holds 500,000 blank 28x28
+/// images: 392 MB of bytes, 1.5 GB as f32. Under a 1 GiB address-space limit the loader
+/// must say it lacks memory, naming the folder, where an infallible allocation aborts.
+#[test]
+fn a_small_gz_that_inflates_past_memory_is_an_error() {
+    let dir = temp_dir("idx-bomb");
+    let count = 500_000u32;
+    let header = idx_header(&[count, 28, 28]);
+    fs::write(
+        dir.join("train-images-idx3-ubyte.gz"),
+        gzip_bomb(&header, count as usize * 784),
+    )
+    .unwrap();
+    let mut labels = idx_header(&[count]);
+    labels.resize(labels.len() + count as usize, 0);
+    fs::write(dir.join("train-labels-idx1-ubyte"), labels).unwrap();
+    let mut test = idx_header(&[1, 28, 28]);
+    test.resize(test.len() + 784, 0);
+    fs::write(dir.join("t10k-images-idx3-ubyte"), test).unwrap();
+    let mut test_labels = idx_header(&[1]);
+    test_labels.push(0);
+    fs::write(dir.join("t10k-labels-idx1-ubyte"), test_labels).unwrap();
+    let gz = fs::metadata(dir.join("train-images-idx3-ubyte.gz"))
+        .unwrap()
+        .len();
+    assert!(gz < 3_000_000, "{gz} bytes");
+
+    let script = format!(
+        "ulimit -v 1048576; exec {BIN} {} --method kmeans --quiet --out {}",
+        dir.display(),
+        dir.join("out").display()
+    );
+    let (code, stderr) = run_sh(&script, Duration::from_secs(120));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not enough memory"), "{stderr}");
+    assert!(stderr.contains(&dir.display().to_string()), "{stderr}");
+    let _ = fs::remove_dir_all(&dir);
+}
