@@ -186,3 +186,98 @@ fn a_small_gz_that_inflates_past_memory_is_an_error() {
     assert!(stderr.contains(&dir.display().to_string()), "{stderr}");
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// A copy of `fixtures/article` in a fresh temporary folder, to plant things in.
+fn article_copy(name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/article");
+    let dir = temp_dir(name);
+    for part in ["train", "test"] {
+        fs::create_dir_all(dir.join(part)).unwrap();
+        for entry in fs::read_dir(src.join(part)).unwrap() {
+            let entry = entry.unwrap();
+            fs::copy(entry.path(), dir.join(part).join(entry.file_name())).unwrap();
+        }
+        let csv = format!("{part}.csv");
+        fs::copy(src.join(&csv), dir.join(&csv)).unwrap();
+    }
+    dir
+}
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// The program on `dir` (plus `extra` arguments) must stop within 60 s with exit status 1
+/// and one line on stderr containing every `expect`.
+#[track_caller]
+fn fails_in_one_line(dir: &Path, extra: &str, expect: &[&str]) -> String {
+    let script = format!(
+        "exec {BIN} {} --method kmeans --quiet --out {} {extra}",
+        dir.display(),
+        dir.join("out").display()
+    );
+    let (code, stderr) = run_sh(&script, Duration::from_secs(60));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    for e in expect {
+        assert!(stderr.contains(e), "expected `{e}` in {stderr}");
+    }
+    stderr
+}
+
+#[test]
+fn a_fifo_named_like_a_png_or_the_list_is_refused_not_waited_on() {
+    let dir = article_copy("fifo-png");
+    fs::remove_file(dir.join("train/5.png")).unwrap();
+    mkfifo(&dir.join("train/5.png"));
+    fails_in_one_line(&dir, "", &["train/5.png", "FIFO", "not a regular file"]);
+    let _ = fs::remove_dir_all(&dir);
+
+    let dir = article_copy("fifo-csv");
+    fs::remove_file(dir.join("train.csv")).unwrap();
+    mkfifo(&dir.join("train.csv"));
+    fails_in_one_line(&dir, "", &["train.csv", "FIFO"]);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn devices_and_folders_are_refused_without_being_read() {
+    // /dev/zero never ends: read through a cap it would still cost the cap; it is refused
+    // as a device before a byte is read.
+    let dir = article_copy("dev-zero");
+    fs::remove_file(dir.join("train.csv")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("train.csv")).unwrap();
+    fails_in_one_line(&dir, "", &["train.csv", "character device"]);
+    fs::remove_file(dir.join("train.csv")).unwrap();
+    fs::create_dir(dir.join("train.csv")).unwrap();
+    fails_in_one_line(&dir, "", &["train.csv", "a folder"]);
+    let _ = fs::remove_dir_all(&dir);
+
+    // The same for a weights file.
+    let dir = article_copy("dev-zero-weights");
+    fails_in_one_line(
+        &dir,
+        "--method ae --ae-weights /dev/zero",
+        &["/dev/zero", "character device"],
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_list_with_one_gigantic_line_is_refused_after_64_kib() {
+    // A sparse 1 GiB train.csv of zero bytes: one line, never a newline. It is refused
+    // once 64 KiB of that line have been read, not after reading the gigabyte.
+    let dir = article_copy("long-line");
+    let file = fs::File::create(dir.join("train.csv")).unwrap();
+    file.set_len(1 << 30).unwrap();
+    drop(file);
+    let start = Instant::now();
+    fails_in_one_line(
+        &dir,
+        "",
+        &["train.csv", "line 1", "longer than 65536 bytes"],
+    );
+    assert!(start.elapsed() < Duration::from_secs(20));
+    let _ = fs::remove_dir_all(&dir);
+}

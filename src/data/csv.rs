@@ -31,16 +31,8 @@ pub struct Listing {
 
 /// Reads and checks an image list.
 pub fn read_listing(path: &Path) -> Result<Listing> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| Error::io(path, e))?
-        .len();
-    if size > MAX_FILE_BYTES {
-        return Err(Error::data(
-            path,
-            format!("file is {size} bytes, larger than the {MAX_FILE_BYTES} an image list may be"),
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes =
+        crate::io::read::read_lines_capped(path, MAX_FILE_BYTES, MAX_LINE_BYTES, "an image list")?;
     parse_listing(path, &bytes)
 }
 

@@ -56,7 +56,9 @@ pub fn looks_like_idx(dir: &Path) -> bool {
 
 /// Reads one IDX file, decompressing it if it starts with the gzip magic number.
 pub fn read(path: &Path) -> Result<Idx> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    // A raw file holds at most the decompressed cap plus the largest header.
+    let cap = MAX_DECOMPRESSED as u64 + 4 + 4 * 255;
+    let bytes = crate::io::read::read_capped(path, cap, "an IDX file")?;
     from_bytes(path, bytes)
 }
 

@@ -38,19 +38,8 @@ impl ImageRef {
     /// than a fresh `Vec` per image). At most `MAX_FILE_BYTES` are read, so a huge file
     /// in the folder is an error rather than an allocation of its size.
     fn read_into(&self, bytes: &mut Vec<u8>) -> Result<()> {
-        use std::io::Read;
-        bytes.clear();
-        let file = std::fs::File::open(&self.path).map_err(|e| self.error(e))?;
-        // `take` also spares read_to_end its `stat` call for a size hint.
-        file.take(MAX_FILE_BYTES + 1)
-            .read_to_end(bytes)
-            .map_err(|e| self.error(e))?;
-        if bytes.len() as u64 > MAX_FILE_BYTES {
-            return Err(self.error(format!(
-                "file is larger than the {MAX_FILE_BYTES} bytes an image may be"
-            )));
-        }
-        Ok(())
+        crate::io::read::read_capped_into(&self.path, MAX_FILE_BYTES, "an image", bytes)
+            .map_err(|e| self.error(problem_of(e)))
     }
 }
 
@@ -84,6 +73,7 @@ fn set_size(images: &[ImageRef]) -> Result<Size> {
 fn problem_of(e: Error) -> String {
     match e {
         Error::Data { problem, .. } => problem,
+        Error::Io { source, .. } => source.to_string(),
         other => other.to_string(),
     }
 }

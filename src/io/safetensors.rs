@@ -23,6 +23,9 @@ use crate::{Error, Result};
 /// Headers longer than this are refused before anything is allocated (the reference
 /// implementation's limit is the same 100 MB).
 pub const MAX_HEADER_BYTES: u64 = 100_000_000;
+/// A file larger than this is refused while it is read (the paper preset's DEC checkpoint,
+/// the largest file the program writes, is about 30 MB).
+pub const MAX_FILE_BYTES: u64 = 1 << 31;
 
 /// Nesting deeper than this in the JSON header is refused (a well-formed header nests 3
 /// deep); it keeps the recursive reader's stack small on hostile input.
@@ -176,7 +179,7 @@ fn push_json_string(out: &mut String, s: &str) {
 /// (only F32 tensors are accepted: that is all this project stores).
 pub fn load(path: impl AsRef<Path>) -> Result<SafeTensors> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = super::read::read_capped(path, MAX_FILE_BYTES, "a safetensors file")?;
     parse(&bytes, path)
 }
 
