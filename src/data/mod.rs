@@ -16,6 +16,7 @@
 //!
 //! A pixel byte v becomes `v as f32 / 255.0` ([`to_unit`]) in both layouts.
 
+pub mod augment;
 pub mod csv;
 pub mod idx;
 pub mod inflate;

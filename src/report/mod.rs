@@ -8,6 +8,7 @@
 //! - [`plot`]: training curves as line charts.
 //! - [`html`] (with [`base64`]): `index.html`, one page showing all of the above.
 
+pub mod augmented;
 pub mod base64;
 pub mod font;
 pub mod gallery;
