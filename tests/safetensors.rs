@@ -83,9 +83,15 @@ fn exact_bytes_of_a_small_file() {
     let path = dir.join("t.safetensors");
     safetensors::save(&path, &[("x", &[2], &[1.0, -2.0])], &[]).unwrap();
     let bytes = fs::read(&path).unwrap();
-    let header = r#"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#;
-    let padded = format!("{header:<56}"); // 54 bytes padded with spaces to 56
-    let mut expected = 56u64.to_le_bytes().to_vec();
+    // The data section's CRC-32 goes into __metadata__.
+    let mut data = 1.0f32.to_le_bytes().to_vec();
+    data.extend_from_slice(&(-2.0f32).to_le_bytes());
+    let crc = deepcluster::data::inflate::crc32(&data);
+    let header = format!(
+        r#"{{"__metadata__":{{"crc32":"{crc:08x}"}},"x":{{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}}}"#
+    );
+    let padded = format!("{header:<96}"); // 91 bytes padded with spaces to 96
+    let mut expected = 96u64.to_le_bytes().to_vec();
     expected.extend_from_slice(padded.as_bytes());
     expected.extend_from_slice(&1.0f32.to_le_bytes());
     expected.extend_from_slice(&(-2.0f32).to_le_bytes());
@@ -283,5 +289,65 @@ fn hostile_files_are_one_line_errors() {
     }
     let missing = dir.join("missing.safetensors");
     assert!(matches!(safetensors::load(&missing), Err(Error::Io { .. })));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Every file we write carries the CRC-32 of its data: a flipped bit or a zeroed block is
+/// an error naming the file, not other weights. A file without the key (another tool's)
+/// still loads.
+#[test]
+fn corruption_is_caught_by_the_data_crc() {
+    let dir = temp_dir("crc");
+    let path = dir.join("big.safetensors");
+    let values: Vec<f32> = (0..300_000).map(|i| (i as f32 * 0.37).sin()).collect();
+    safetensors::save(&path, &[("w", &[300_000], &values)], &[("k", "v")]).unwrap();
+    assert_eq!(safetensors::load(&path).unwrap().metadata("k"), Some("v"));
+    let good = fs::read(&path).unwrap();
+    let data_start = 8 + u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
+
+    let mut flipped = good.clone();
+    flipped[data_start + 123_457] ^= 0x10;
+    fs::write(&path, &flipped).unwrap();
+    let msg = safetensors::load(&path).unwrap_err().to_string();
+    assert!(
+        msg.contains("big.safetensors") && msg.contains("CRC-32"),
+        "{msg}"
+    );
+
+    let mut zeroed = good.clone();
+    zeroed[data_start + 100_000..data_start + 500_000].fill(0);
+    fs::write(&path, &zeroed).unwrap();
+    let msg = safetensors::load(&path).unwrap_err().to_string();
+    assert!(msg.contains("the file is corrupt"), "{msg}");
+
+    // The same data without the key, as numpy or PyTorch would write it: no check to make.
+    let header = r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}  "#;
+    let mut foreign = (header.len() as u64).to_le_bytes().to_vec();
+    foreign.extend_from_slice(header.as_bytes());
+    foreign.extend_from_slice(&[0, 0, 128, 63, 0, 0, 0, 64]); // 1.0, 2.0
+    fs::write(&path, &foreign).unwrap();
+    assert_eq!(
+        safetensors::load(&path).unwrap().tensors[0].data,
+        [1.0, 2.0]
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A NaN or infinite weight or centre is refused at load, naming the tensor and index:
+/// `predict` with one NaN centre would otherwise put every image in cluster 0.
+#[test]
+fn non_finite_values_are_refused_naming_the_tensor() {
+    let dir = temp_dir("nan");
+    let path = dir.join("dec.safetensors");
+    for (bad, shown) in [(f32::NAN, "NaN"), (f32::NEG_INFINITY, "-inf")] {
+        let centres = [0.5, 1.0, bad, 2.0];
+        safetensors::save(&path, &[("centres", &[2, 2], &centres)], &[]).unwrap();
+        let msg = safetensors::load(&path).unwrap_err().to_string();
+        assert!(
+            msg.contains("dec.safetensors")
+                && msg.contains(&format!("tensor `centres` holds {shown} at index 2")),
+            "{msg}"
+        );
+    }
     fs::remove_dir_all(&dir).unwrap();
 }

@@ -5,18 +5,24 @@
 //! rotation_range=10)` (fill_mode 'nearest', bilinear). For one image of height h and width w
 //! Keras's `get_random_transform` draws, in this order,
 //!
-//!     theta ~ U(-10, 10) degrees,  tx ~ U(-0.1, 0.1) * h (rows),  ty ~ U(-0.1, 0.1) * w (cols),
+//! ```text
+//! theta ~ U(-10, 10) degrees,  tx ~ U(-0.1, 0.1) * h (rows),  ty ~ U(-0.1, 0.1) * w (cols),
+//! ```
 //!
 //! continuous uniforms in pixels (a range below 1 is a fraction of the side). Note that Keras's
 //! `tx` moves along the row axis, although the option that sets it is `height_shift_range`.
 //! `apply_affine_transform` then builds the 3x3 matrix
 //!
-//!     M = Offset(c) . R(theta) . Shift(tx, ty) . Offset(-c),   R = [[cos, -sin], [sin, cos]]
+//! ```text
+//! M = Offset(c) . R(theta) . Shift(tx, ty) . Offset(-c),   R = [[cos, -sin], [sin, cos]]
+//! ```
 //!
 //! in (row, col) coordinates and hands its top two rows to `scipy.ndimage.affine_transform
 //! (order=1, mode='nearest')`, which reads output pixel o = (r, col) from the input at
 //!
-//!     i = M o = c + R(theta) (o - c + t),   t = (tx, ty),                          (1)
+//! ```text
+//! i = M o = c + R(theta) (o - c + t),   t = (tx, ty),                          (1)
+//! ```
 //!
 //! by bilinear interpolation, coordinates outside the image clamped to its edge pixels. A
 //! positive tx thus moves the picture up, a positive ty left, and a positive theta turns it

@@ -15,6 +15,12 @@
 //! compact JSON, header padded with spaces. Reading trusts nothing: a hostile or truncated
 //! file is an `Error::Data` naming the file, never a panic and never an allocation larger
 //! than the file itself.
+//!
+//! Integrity: every file this program writes carries `"crc32"` in `__metadata__`, the
+//! CRC-32 of its data section as 8 hex digits. Reading verifies it when it is present (files
+//! from other tools have none), so a zeroed block or a flipped bit in the weights is an error,
+//! not a different result. Reading also refuses NaN and infinite values, naming the tensor:
+//! nothing this program stores may hold one (a diverged run stops before it saves).
 
 use std::path::Path;
 
@@ -67,6 +73,12 @@ impl SafeTensors {
                 ),
             ));
         }
+        if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+            return Err(Error::data(
+                &path,
+                format!("tensor `{name}` holds {} at index {i}", t.data[i]),
+            ));
+        }
         Ok(&t.data)
     }
 
@@ -96,7 +108,14 @@ pub fn save(
             pair[0].0
         );
     }
-    let header = header_json(&order, metadata);
+    assert!(
+        metadata.iter().all(|(k, _)| *k != CRC_KEY),
+        "`{CRC_KEY}` is written by save itself"
+    );
+    let crc = format!("{:08x}", data_crc(&order));
+    let mut metadata = metadata.to_vec();
+    metadata.push((CRC_KEY, &crc));
+    let header = header_json(&order, &metadata);
 
     crate::io::write_atomic_with(path, |w| {
         w.write_all(&(header.len() as u64).to_le_bytes())?;
@@ -111,6 +130,24 @@ pub fn save(
         }
         Ok(())
     })
+}
+
+/// The metadata key of the data section's CRC-32.
+pub const CRC_KEY: &str = "crc32";
+
+/// The CRC-32 of the data section `order` will be written as: each tensor's little-endian
+/// f32 bytes, back to back.
+fn data_crc(order: &[&(&str, &[usize], &[f32])]) -> u32 {
+    let mut crc = crate::data::inflate::Crc32::new();
+    let mut bytes = Vec::with_capacity(4096);
+    for (_, _, data) in order {
+        for chunk in data.chunks(1024) {
+            bytes.clear();
+            bytes.extend(chunk.iter().flat_map(|v| v.to_le_bytes()));
+            crc.update(&bytes);
+        }
+    }
+    crc.finish()
 }
 
 /// The JSON header, padded with spaces to a multiple of 8 bytes (so the f32 data that
@@ -211,18 +248,34 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<SafeTensors> {
         std::str::from_utf8(header).map_err(|e| bad(format!("header is not UTF-8 ({e})")))?;
     let json = json::parse(header).map_err(|e| bad(format!("header: {e}")))?;
     let (entries, metadata) = interpret_header(&json, data.len() as u64).map_err(bad)?;
+    if let Some((_, stored)) = metadata.iter().find(|(k, _)| k == CRC_KEY) {
+        let computed = crate::data::inflate::crc32(data);
+        if u32::from_str_radix(stored, 16).ok() != Some(computed) || stored.len() != 8 {
+            return Err(bad(format!(
+                "the data fails its CRC-32 check (stored {stored}, computed {computed:08x}): \
+                 the file is corrupt"
+            )));
+        }
+    }
 
-    let tensors = entries
-        .into_iter()
-        .map(|e| Tensor {
-            data: data[e.begin..e.end]
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
+    let mut tensors = Vec::with_capacity(entries.len());
+    for e in entries {
+        let values: Vec<f32> = data[e.begin..e.end]
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(bad(format!(
+                "tensor `{}` holds {} at index {i}; weights and checkpoints must be finite",
+                e.name, values[i]
+            )));
+        }
+        tensors.push(Tensor {
+            data: values,
             name: e.name,
             shape: e.shape,
-        })
-        .collect();
+        });
+    }
     Ok(SafeTensors { tensors, metadata })
 }
 
