@@ -1,6 +1,7 @@
 //! File formats, safe reading and safe writing shared by the whole crate.
 
 pub mod atomic;
+pub mod lock;
 pub mod read;
 pub mod safetensors;
 pub mod weights;
