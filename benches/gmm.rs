@@ -71,10 +71,27 @@ fn main() {
         gm.converged,
         gm.lower_bound
     );
-    let start = Instant::now();
-    let bic = gm.bic(x.view());
+    // The busy-machine-proof figure: the fastest of several repeats.
+    let fastest = |f: &dyn Fn()| {
+        (0..7)
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                start.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let em = fastest(&|| {
+        params.fit_from_labels(x.view(), &labels).unwrap();
+    });
+    let score = fastest(&|| {
+        gm.score(x.view());
+    });
     println!(
-        "bic {bic:.1} in {:.1} ms",
-        1e3 * start.elapsed().as_secs_f64()
+        "fastest of 7: EM {:.1} ms ({} iterations), one score pass (an E-step) {:.1} ms, bic {:.1}",
+        1e3 * em,
+        gm.n_iter,
+        1e3 * score,
+        gm.bic(x.view())
     );
 }

@@ -430,6 +430,9 @@ fn sum_over_blocks(
 /// innermost loops run over CHUNK contiguous f64 (vectorised whatever D is) rather than
 /// over the D = 10 coordinates of one point.
 const CHUNK: usize = 64;
+/// Rows whose partial products y the E-step keeps in registers: 16 f64 are four AVX2
+/// registers.
+const TILE: usize = 16;
 
 /// CHUNK rows of the data transposed to f64, and their differences from a mean.
 struct Chunk {
@@ -815,18 +818,21 @@ impl<'a> Terms<'a> {
             match m.covariance {
                 Covariance::Full => {
                     // y_b = sum_{a <= b} diff_a P_ab (P upper triangular), one b at a time.
+                    // TILE rows at a time, so that y stays in registers.
                     let p = &m.precisions_cholesky[j * d * d..(j + 1) * d * d];
-                    let mut y = [0.0f64; CHUNK];
-                    for b in 0..d {
-                        y.fill(0.0);
-                        for a in 0..=b {
-                            let pab = p[a * d + b];
-                            for (yr, &t) in y.iter_mut().zip(chunk.diff(a)) {
-                                *yr += t * pab;
+                    for (r0, maha) in (0..CHUNK).step_by(TILE).zip(maha.chunks_exact_mut(TILE)) {
+                        for b in 0..d {
+                            let mut y = [0.0f64; TILE];
+                            for a in 0..=b {
+                                let pab = p[a * d + b];
+                                let diff = &chunk.diff(a)[r0..r0 + TILE];
+                                for (yr, &t) in y.iter_mut().zip(diff) {
+                                    *yr += t * pab;
+                                }
                             }
-                        }
-                        for (mr, &yr) in maha.iter_mut().zip(&y) {
-                            *mr += yr * yr;
+                            for (mr, &yr) in maha.iter_mut().zip(&y) {
+                                *mr += yr * yr;
+                            }
                         }
                     }
                 }
