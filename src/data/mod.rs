@@ -23,6 +23,7 @@ pub mod inflate;
 mod load;
 mod make;
 pub mod png_grey;
+pub mod resize;
 
 use std::path::Path;
 
