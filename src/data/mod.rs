@@ -19,6 +19,7 @@
 pub mod csv;
 pub mod idx;
 pub mod inflate;
+pub mod jpeg;
 mod load;
 mod make;
 pub mod png_grey;
