@@ -288,7 +288,11 @@ impl Rng {
 fn mutated_files_never_panic() {
     // A few thousand random mutations of the fixtures: flipped bits, overwritten bytes,
     // inserted and removed bytes, cuts. Each decodes or gives a one-line error; a decoded
-    // image has the size read_info promises.
+    // image has the size read_info promises. JPEG_FUZZ_ROUNDS=n runs n rounds instead, and
+    // JPEG_FUZZ_SEED another sequence (for a longer stress run, by hand).
+    let rounds: usize = std::env::var("JPEG_FUZZ_ROUNDS").map_or(4000, |v| v.parse().unwrap());
+    let seed: u64 =
+        std::env::var("JPEG_FUZZ_SEED").map_or(0x9e37_79b9_7f4a_7c15, |v| v.parse().unwrap());
     let seeds: Vec<Vec<u8>> = [
         "s420",
         "s422",
@@ -302,9 +306,9 @@ fn mutated_files_never_panic() {
     .iter()
     .map(|n| bytes(&format!("{n}.jpg")))
     .collect();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng(seed | 1);
     let (mut decoded, mut refused) = (0, 0);
-    for round in 0..4000 {
+    for round in 0..rounds {
         let mut f = seeds[round % seeds.len()].clone();
         for _ in 0..1 + rng.below(4) {
             let at = rng.below(f.len());

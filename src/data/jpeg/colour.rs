@@ -92,7 +92,7 @@ pub fn upsample_row(plane: &Plane, method: Upsample, y: usize, out: &mut [u8]) {
         Upsample::FancyH2V1 => {
             let s = row(y);
             for (x, o) in out.iter_mut().enumerate() {
-                let i = x / 2;
+                let i = (x / 2).min(last);
                 // Even outputs lean left (bias 1), odd ones right (bias 2).
                 let (near, far, bias) = if x % 2 == 0 {
                     (s[i], s[i.saturating_sub(1)], 1)
@@ -114,7 +114,7 @@ pub fn upsample_row(plane: &Plane, method: Upsample, y: usize, out: &mut [u8]) {
             let (near, far) = (row(near), row(far));
             let colsum = |i: usize| 3 * near[i] as u32 + far[i] as u32;
             for (x, o) in out.iter_mut().enumerate() {
-                let i = x / 2;
+                let i = (x / 2).min(last);
                 let v = if x % 2 == 0 {
                     3 * colsum(i) + colsum(i.saturating_sub(1)) + 8
                 } else {
