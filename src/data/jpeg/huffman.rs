@@ -280,7 +280,8 @@ pub enum Needed {
 }
 
 /// Decodes one 8x8 block (F.2.2.1 for the DC difference, F.2.2.2 for the AC coefficients)
-/// into `coef` (natural order, not yet dequantized; must be zero on entry). `pred` is the
+/// into `coef` (natural order, not yet dequantized; zero on entry for `Needed::All`, and
+/// only `coef[0]` written for `Needed::DcOnly`). `pred` is the
 /// component's DC predictor. Returns the number of coefficients up to the last non-zero one
 /// in zig-zag order (1 when only the DC is non-zero, or when only the DC was kept).
 #[inline(always)]

@@ -460,7 +460,9 @@ fn decode_scan(
                 };
                 for by in 0..bh {
                     for bx in 0..bw {
-                        coef.fill(0);
+                        if needed == Needed::All {
+                            coef.fill(0); // a DC-only block reads coef[0] alone
+                        }
                         let end = huffman::decode_block(
                             &mut bits,
                             dc,
