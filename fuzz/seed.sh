@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 c=fuzz/corpus
-mkdir -p "$c/csv" "$c/png" "$c/idx" "$c/safetensors"
+mkdir -p "$c/csv" "$c/png" "$c/idx" "$c/safetensors" "$c/jpeg"
 
 # csv: every list file of the fixtures, broken ones included.
 for f in fixtures/*/train.csv fixtures/*/test.csv fixtures/broken/*/train.csv; do
@@ -16,6 +16,10 @@ cp fixtures/article/train/0.png fixtures/article/train/1.png "$c/png/"
 for f in fixtures/png/test/*.png fixtures/broken/*/train/*.png; do
     cp "$f" "$c/png/$(echo "$f" | tr / _)"
 done
+
+# jpeg: every JPEG fixture (each sampling factor, restarts, odd sizes, orientations, and
+# the refused kinds).
+cp fixtures/jpeg/*.jpg "$c/jpeg/"
 
 # idx: the label files (small), and the first 2 images of the image file with the count
 # patched to 2, each raw and gzipped.

@@ -20,6 +20,7 @@ pub mod augment;
 pub mod csv;
 pub mod idx;
 pub mod inflate;
+pub mod jpeg;
 mod load;
 mod make;
 pub mod png_grey;
