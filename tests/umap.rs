@@ -638,7 +638,7 @@ fn separated_blobs_stay_separated_and_trustworthy() {
             .collect()
     };
     let centres: Vec<Vec<f64>> = (0..4).map(centre).collect();
-    for i in 0..z.rows() {
+    for (i, &want) in fresh_label.iter().enumerate() {
         let zi: Vec<f64> = z.row(i).iter().map(|&v| v as f64).collect();
         let best = (0..4)
             .min_by(|&p, &q| {
@@ -655,7 +655,7 @@ fn separated_blobs_stay_separated_and_trustworthy() {
                 dp.total_cmp(&dq)
             })
             .unwrap();
-        assert_eq!(best, fresh_label[i], "new point {i}");
+        assert_eq!(best, want, "new point {i}");
     }
 }
 
@@ -703,7 +703,7 @@ fn same_bits_for_1_2_and_3_threads() {
 // Errors and awkward inputs
 
 fn message(params: &UmapParams, x: &Matrix) -> String {
-    params.fit(x.view()).err().expect("an error").to_string()
+    params.fit(x.view()).expect_err("an error").to_string()
 }
 
 #[test]
