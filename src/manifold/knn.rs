@@ -17,6 +17,8 @@ use crate::linalg::{MatRef, Matrix, Transpose, gemm};
 const ROW_BLOCK: usize = 64;
 /// Reference rows per GEMM: 64 x 2048 f32 = 512 KiB of distances, about one L2.
 const COL_BLOCK: usize = 2048;
+/// Columns per group of the top-k scan's pre-check (two AVX registers of f32).
+const SCAN: usize = 16;
 
 /// The k nearest neighbours of every query row, nearest first.
 #[derive(Clone, Debug, PartialEq)]
@@ -134,16 +136,29 @@ fn block_top_k(
         let y = reference.rows_range(c0..c0 + cols);
         let mut t = crate::linalg::MatMut::new(tile.as_mut_slice(), r, cols, cols);
         gemm(-2.0, q, Transpose::No, y, Transpose::Yes, 0.0, t.reborrow());
+        let norms = &ref_norms[c0..c0 + cols];
         for i in 0..r {
             let row_best = &mut best[i * k..(i + 1) * k];
             let cross = &tile.as_slice()[i * cols..(i + 1) * cols];
-            for (jj, &c) in cross.iter().enumerate() {
-                // Clamped at 0: rounding can make the expansion slightly negative.
-                let d2 = (q_norms[i] + ref_norms[c0 + jj] + c).max(0.0);
-                // Columns arrive in increasing index, so an equal distance never displaces
-                // an earlier index: strict < is the index tie-break.
-                if d2 < row_best[k - 1].0 {
-                    insert_sorted(row_best, (d2, c0 + jj));
+            // Most columns cannot enter the top k: a vectorisable minimum over a group of
+            // SCAN columns skips the group unless one of them might.
+            for (g, (cg, ng)) in cross.chunks(SCAN).zip(norms.chunks(SCAN)).enumerate() {
+                let mut lanes = [f32::INFINITY; SCAN];
+                for ((l, &c), &nj) in lanes.iter_mut().zip(cg).zip(ng) {
+                    *l = l.min(nj + c);
+                }
+                let group_min = lanes.iter().copied().fold(f32::INFINITY, f32::min);
+                if (q_norms[i] + group_min).max(0.0) >= row_best[k - 1].0 {
+                    continue;
+                }
+                for (l, (&c, &nj)) in cg.iter().zip(ng).enumerate() {
+                    // Clamped at 0: rounding can make the expansion slightly negative.
+                    let d2 = (q_norms[i] + nj + c).max(0.0);
+                    // Columns arrive in increasing index, so an equal distance never
+                    // displaces an earlier index: strict < is the index tie-break.
+                    if d2 < row_best[k - 1].0 {
+                        insert_sorted(row_best, (d2, c0 + g * SCAN + l));
+                    }
                 }
             }
         }

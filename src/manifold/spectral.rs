@@ -85,18 +85,26 @@ fn subtract_combination(w: &mut [f64], basis: &[Vec<f64>], c: &[f64]) {
     });
 }
 
-/// Orthogonalises w against t and the basis (two passes of classical Gram-Schmidt);
-/// returns the coefficients against the basis, summed over both passes.
+/// Orthogonalises w against t and the basis by classical Gram-Schmidt, a second pass only
+/// where the first removed most of w (its norm fell below 1/sqrt 2 of what it was: Daniel,
+/// Gragg, Kaufman & Stewart's "twice is enough" test); returns the coefficients against the
+/// basis, summed over the passes. The test depends on the data only, never on the threads.
 fn orthogonalise(w: &mut [f64], t: &[f64], basis: &[Vec<f64>]) -> Vec<f64> {
     let mut total = vec![0.0; basis.len()];
+    let mut before = dot(w, w);
     for _ in 0..2 {
         let ct = dot(t, w);
-        subtract_combination(w, std::slice::from_ref(&t.to_vec()), &[ct]);
+        w.iter_mut().zip(t).for_each(|(x, ti)| *x -= ct * ti);
         let c: Vec<f64> = basis.par_iter().map(|v| dot(v, w)).collect();
         subtract_combination(w, basis, &c);
         for (s, ci) in total.iter_mut().zip(&c) {
             *s += ci;
         }
+        let after = dot(w, w);
+        if after > 0.5 * before {
+            break;
+        }
+        before = after;
     }
     total
 }
@@ -374,8 +382,8 @@ pub enum InitKind {
 }
 
 /// The residual tolerance of the initialisation's eigenvectors. An initial layout needs
-/// little accuracy (umap-learn asks ARPACK for 1e-4).
-const INIT_TOL: f64 = 1e-6;
+/// little accuracy; umap-learn asks ARPACK for 1e-4 too.
+const INIT_TOL: f64 = 1e-4;
 
 /// umap-learn's `spectral_layout`: coordinates (N, dim), row-major, in f64, before scaling.
 ///
