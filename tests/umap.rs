@@ -661,8 +661,11 @@ fn separated_blobs_stay_separated_and_trustworthy() {
 
 #[test]
 fn same_bits_for_1_2_and_3_threads() {
-    // 4,500 points: above the kNN's row block (64) and the eigensolver's chunk (4,096).
-    let (x, _) = blobs(3, 1500, 6, 14);
+    // 4,500 points in one connected cloud: above the kNN's row block (64) and the
+    // eigensolver's element chunk (4,096), which a graph split into components would not be.
+    let x = gaussian_points(4500, 6, 14);
+    let graph = UmapParams::default().fuzzy_graph(x.view());
+    assert_eq!(spectral::connected_components(&graph).1, 1);
     let params = UmapParams {
         n_components: 3,
         n_epochs: Some(20),
@@ -675,6 +678,7 @@ fn same_bits_for_1_2_and_3_threads() {
             .unwrap();
         pool.install(|| {
             let m = params.fit(x.view()).unwrap();
+            assert_eq!(m.init_kind(), InitKind::Spectral);
             let z = m.transform(x.rows_range(0..300)).unwrap();
             (m.embedding().clone(), z)
         })
