@@ -10,7 +10,8 @@
 //! t = D^1/2 1 / ||D^1/2 1|| (eigenvalue 1 of M) is known, so every vector is kept
 //! orthogonal to it ("deflation"). The basis V grows by applying M to its oldest
 //! unexpanded vector and orthogonalising the result against t and all of V (classical
-//! Gram-Schmidt, twice: "full reorthogonalisation", so V stays orthonormal to rounding);
+//! Gram-Schmidt, a second pass where the first cancelled most of the vector: "full
+//! reorthogonalisation", so V stays orthonormal to rounding);
 //! the coefficients are the entries of H = V^T M V. Starting from a block of BLOCK random
 //! vectors instead of one lets eigenvalues of multiplicity up to BLOCK be found (a ring's
 //! eigenvalues come in pairs). When V is full, Rayleigh-Ritz on H gives Ritz pairs
