@@ -20,6 +20,7 @@ pub mod data;
 pub mod error;
 pub mod io;
 pub mod linalg;
+pub mod manifold;
 pub mod metrics;
 pub mod nn;
 pub mod report;
