@@ -1,7 +1,7 @@
 //! An image file's bytes to pixels, whatever its format: the format is told by the file's
 //! first bytes (its magic number), never by its name, and each format is one match arm.
 //!
-//! - PNG, `89 50 4E 47 0D 0A 1A 0A`: [`png_grey`](super::png_grey);
+//! - PNG, `89 50 4E 47 0D 0A 1A 0A`: [`png_grey`];
 //! - JPEG, `FF D8 FF`: recognised, not decoded yet (an "unsupported" error naming the file);
 //! - anything else: an error naming the file and its first bytes.
 //!

@@ -178,8 +178,8 @@ pub fn find_images(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// Whether `dir` holds at least one image (stops at the first); for [`detect_layout`]
-/// (super::detect_layout). A folder that cannot be listed holds none.
+/// Whether `dir` holds at least one image (stops at the first), for
+/// [`detect_layout`](super::detect_layout). A folder that cannot be listed holds none.
 pub fn has_images(dir: &Path) -> bool {
     let mut found = Vec::new();
     walk(dir, Path::new(""), &mut found, true).is_ok() && !found.is_empty()
