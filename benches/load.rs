@@ -4,11 +4,21 @@
 //!
 //! Also times gunzip of MNIST's largest IDX file when `../shared/data/mnist` (or
 //! `$MNIST_IDX_DIR`) holds it.
+//!
+//! And the folder layout (issue 17): 10,000 PNGs of mixed sizes (28x28 to 200x150, grey
+//! and RGB), generated once into `$TMPDIR/deepcluster-bench-folder-10000` (or
+//! `$FOLDER_BENCH_DIR`) and kept for the next run, loaded resized to 28x28 grey; images
+//! per second on all threads and on one, against PIL (open + convert + resize + centre
+//! crop, one process: `benches/load_pil.py`) in the same run when `python3` with Pillow
+//! and numpy is there. `FOLDER_BENCH_ONLY=1` skips the MNIST cases.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use deepcluster::data::{self, Protocol, inflate};
+use deepcluster::data::{self, Colour, FolderOptions, Protocol, inflate};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
 
 const RUNS: usize = 5;
 
@@ -46,9 +56,160 @@ fn load_all(dir: &Path) -> usize {
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("FOLDER_BENCH_ONLY").is_none() {
+        mnist_cases(&root);
+    }
+    folder_case(&root);
+}
+
+/// The folder case's images: (width, height) and 1 (grey) or 3 (RGB) channels.
+const FOLDER_IMAGES: usize = 10_000;
+const FOLDER_SIZES: &[(usize, usize)] = &[
+    (28, 28),
+    (32, 32),
+    (48, 64),
+    (64, 64),
+    (96, 72),
+    (100, 100),
+    (128, 96),
+    (200, 150),
+];
+
+/// Writes image `i` of the folder case: a smooth gradient with noise (so that it
+/// compresses as a photo might, not as a flat field), in `class<i mod 10>/`.
+fn write_folder_image(dir: &Path, i: usize) {
+    let mut rng = StdRng::seed_from_u64(i as u64);
+    let (w, h) = FOLDER_SIZES[rng.random_range(0..FOLDER_SIZES.len())];
+    let rgb = rng.random_bool(0.5);
+    let c = if rgb { 3 } else { 1 };
+    let pixels: Vec<u8> = (0..w * h * c)
+        .map(|k| {
+            let (x, y) = ((k / c) % w, (k / c) / w);
+            let v = (x * 255 / w + y * 128 / h + (k % c) * 60) as i32 + rng.random_range(-12..=12);
+            v.clamp(0, 255) as u8
+        })
+        .collect();
+    let path = dir
+        .join(format!("class{}", i % 10))
+        .join(format!("{i:05}.png"));
+    let file = std::fs::File::create(&path).expect("create a bench image");
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), w as u32, h as u32);
+    encoder.set_color(if rgb {
+        png::ColorType::Rgb
+    } else {
+        png::ColorType::Grayscale
+    });
+    let mut writer = encoder.write_header().expect("png header");
+    writer.write_image_data(&pixels).expect("png data");
+    writer.finish().expect("png end");
+}
+
+/// The folder case's folder, generated unless a previous run completed it.
+fn folder_images() -> PathBuf {
+    let dir = std::env::var_os("FOLDER_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("deepcluster-bench-folder-10000"));
+    // A hidden file, so the loader does not see it.
+    let done = dir.join(".complete-v1");
+    if !done.is_file() {
+        let start = Instant::now();
+        let _ = std::fs::remove_dir_all(&dir);
+        for class in 0..10 {
+            std::fs::create_dir_all(dir.join(format!("class{class}"))).expect("bench folder");
+        }
+        (0..FOLDER_IMAGES)
+            .into_par_iter()
+            .for_each(|i| write_folder_image(&dir, i));
+        std::fs::write(&done, "").expect("bench folder marker");
+        println!(
+            "folder: generated {FOLDER_IMAGES} PNGs in {} in {:.1} s",
+            dir.display(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    dir
+}
+
+fn folder_case(root: &Path) {
+    let dir = folder_images();
+    let options = FolderOptions {
+        size: Some((28, 28)),
+        colour: Colour::Grey,
+        skip_unreadable: false,
+    };
+    let load = || data::load_folder(&dir, &options).expect("load the bench folder");
+    let count = load().dataset.len(); // warm the page cache
+    let time_runs = |label: &str| -> f64 {
+        let times: Vec<f64> = (0..RUNS)
+            .map(|_| {
+                let start = Instant::now();
+                assert_eq!(load().dataset.len(), count);
+                start.elapsed().as_secs_f64()
+            })
+            .collect();
+        let t = median(times);
+        println!(
+            "folder, {label}: {count} PNGs of mixed sizes -> 28x28 grey in {t:.3} s = \
+             {:.0} images/s (median of {RUNS})",
+            count as f64 / t
+        );
+        count as f64 / t
+    };
+    let all = time_runs(&format!("{} threads", rayon::current_num_threads()));
+    let one_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a 1-thread pool");
+    let one = one_pool.install(|| time_runs("1 thread"));
+
+    let script = root.join("benches/load_pil.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(&dir)
+        .args(["28", "28"])
+        .output();
+    let pil = match out {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Ok(out) => {
+            println!(
+                "PIL comparison skipped: {}",
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("failed")
+            );
+            return;
+        }
+        Err(e) => {
+            println!("PIL comparison skipped: python3: {e}");
+            return;
+        }
+    };
+    print!("{pil}");
+    // "PIL: <N> images in <T> s = <R> images/s"
+    let rate = pil
+        .split(" = ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|r| r.parse::<f64>().ok());
+    if let Some(rate) = rate {
+        println!(
+            "folder vs PIL: {:.1}x on all threads, {:.1}x on one thread (target: 2x)",
+            all / rate,
+            one / rate
+        );
+    }
+}
+
+fn mnist_cases(root: &Path) {
     let dir = std::env::var_os("LOAD_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("data/mnist"));
+    mnist_load(&dir);
+    gunzip_case(root);
+}
+
+fn mnist_load(dir: &Path) {
     if !dir.join("train.csv").is_file() {
         eprintln!(
             "bench load: {} not found; build it with make-dataset",
@@ -57,12 +218,12 @@ fn main() {
         return;
     }
     let rss_before = peak_rss();
-    let mut count = load_all(&dir); // warm the page cache
+    let mut count = load_all(dir); // warm the page cache
     let mut times = Vec::new();
     let cpu_start = cpu_seconds();
     for _ in 0..RUNS {
         let start = Instant::now();
-        count = load_all(&dir);
+        count = load_all(dir);
         times.push(start.elapsed().as_secs_f64());
     }
     let cpu = cpu_start
@@ -95,7 +256,9 @@ fn main() {
         ),
         _ => println!("peak memory: /proc/self/status not available"),
     }
+}
 
+fn gunzip_case(root: &Path) {
     let idx_dir = std::env::var_os("MNIST_IDX_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("../shared/data/mnist"));

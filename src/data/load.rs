@@ -15,7 +15,7 @@ use crate::{Error, Result};
 
 /// An image file larger than this is refused before being read whole (MNIST's are 900
 /// bytes; a 4096 x 4096 RGBA PNG stored uncompressed is 64 MiB).
-const MAX_FILE_BYTES: u64 = 80 << 20;
+pub(super) const MAX_FILE_BYTES: u64 = 80 << 20;
 
 /// One image of the article's layout: its file, and the list line that named it.
 struct ImageRef {
@@ -70,7 +70,7 @@ fn set_size(images: &[ImageRef]) -> Result<Size> {
 
 /// The problem part of a `Data` error about an image (its path is added again by
 /// `ImageRef::error`, together with the list line).
-fn problem_of(e: Error) -> String {
+pub(super) fn problem_of(e: Error) -> String {
     match e {
         Error::Data { problem, .. } => problem,
         Error::Io { source, .. } => source.to_string(),
@@ -84,7 +84,7 @@ fn problem_of(e: Error) -> String {
 /// nothing until a row is written. So a set whose first image is a PNG bomb (a 16 KB file
 /// claiming 4096 x 4096 pixels, which then sets the size of every row) costs the rows that
 /// decode, not N x 64 MB, before the next image is found to disagree.
-fn alloc_matrix(rows: usize, cols: usize, what: &Path) -> Result<Matrix> {
+pub(super) fn alloc_matrix(rows: usize, cols: usize, what: &Path) -> Result<Matrix> {
     let n = rows
         .checked_mul(cols)
         .ok_or_else(|| Error::data(what, "image set too large"))?;

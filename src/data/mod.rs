@@ -1,6 +1,6 @@
 //! Data in: the article's CSV + PNG layout and MNIST's IDX files, as `Matrix` (N, D) in [0, 1].
 //!
-//! Two folder layouts are understood, and told apart by their contents:
+//! Three folder layouts are understood, and told apart by their contents:
 //!
 //! - **the article's** ("Identify the Digits"): `train.csv` (`filename,label`), `test.csv`
 //!   (`filename`), and the images `train/<filename>`, `test/<filename>`, PNGs of any colour
@@ -8,7 +8,11 @@
 //! - **IDX**: MNIST's four original files, raw or `.gz` ([`idx`]). Their 70,000 images are
 //!   taken in IDX order (training file, then t10k); the first 70% (49,000) are the labelled
 //!   set and the rest the unlabelled one, named `<i>.png` as [`make_dataset`] would write
-//!   them. Both layouts of MNIST therefore give identical matrices, labels and filenames.
+//!   them. Both layouts of MNIST therefore give identical matrices, labels and filenames;
+//! - **any folder of images** ([`folder`]), when it has neither: every `.png` / `.jpg` /
+//!   `.jpeg` found recursively, in sorted path order, of any sizes, brought to one size,
+//!   grey or RGB; labelled by first-level subfolder as torchvision's `ImageFolder` when
+//!   every image sits in one.
 //!
 //! The labelled set is then split by a [`Protocol`]: the article's ordered 70/30 split, or
 //! the DEC paper's "use everything". The unlabelled images can join the fit set
@@ -18,6 +22,8 @@
 
 pub mod augment;
 pub mod csv;
+pub mod decode;
+pub mod folder;
 pub mod idx;
 pub mod inflate;
 pub mod jpeg;
@@ -31,12 +37,15 @@ use std::path::Path;
 use crate::linalg::Matrix;
 use crate::{Error, Result};
 
+pub use decode::Colour;
+pub use folder::{Folder, FolderOptions, load_folder};
 pub use make::make_dataset;
 
 /// A set of images of one size, one image per row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
-    /// (N, height * width), f32 in [0, 1], row-major, one image per row.
+    /// (N, height * width), f32 in [0, 1], row-major, one image per row; for a folder
+    /// loaded in RGB, (N, height * width * 3), channels interleaved ([`Folder::channels`]).
     pub images: Matrix,
     /// One label per image; None when the list has no `label` column (test.csv).
     pub labels: Option<Vec<u8>>,
@@ -84,6 +93,8 @@ pub enum Layout {
     Article,
     /// The four MNIST IDX files, raw or `.gz`.
     Idx,
+    /// Neither, but images (`*.png`, `*.jpg`, `*.jpeg`) in the folder or its subfolders.
+    Folder,
 }
 
 /// The number of images fitted under the article's 70/30 split of `n` labelled images.
@@ -103,7 +114,8 @@ pub fn to_unit(v: u8) -> f32 {
     v as f32 / 255.0
 }
 
-/// Tells the two layouts apart by the files in `dir`.
+/// Tells the three layouts apart by the files in `dir`: a `train.csv` or `test.csv` makes
+/// it the article's, else MNIST's IDX files, else any image found makes it a folder.
 pub fn detect_layout(dir: &Path) -> Result<Layout> {
     if !dir.exists() {
         return Err(Error::data(dir, "no such data folder"));
@@ -115,23 +127,30 @@ pub fn detect_layout(dir: &Path) -> Result<Layout> {
         Ok(Layout::Article)
     } else if idx::looks_like_idx(dir) {
         Ok(Layout::Idx)
+    } else if folder::has_images(dir) {
+        Ok(Layout::Folder)
     } else {
         Err(Error::data(
             dir,
             format!(
                 "no data found: expected the article's layout (train.csv, test.csv, train/, \
-                 test/) or MNIST's IDX files ({}, each raw or .gz)",
-                idx::FILES.join(", ")
+                 test/), MNIST's IDX files ({}, each raw or .gz), or images (*.{}) in \
+                 the folder or its subfolders",
+                idx::FILES.join(", "),
+                folder::EXTENSIONS.join(", *.")
             ),
         ))
     }
 }
 
-/// Loads the labelled images of `dir` (either layout) and divides them by `protocol`.
+/// Loads the labelled images of `dir` (any layout) and divides them by `protocol`; a
+/// folder of images with [`FolderOptions::default`] ([`folder::folder_labelled`]: the
+/// split takes 7 of every 10 images, so that each class is divided about 70/30).
 pub fn load_labelled(dir: &Path, protocol: Protocol) -> Result<Labelled> {
     match detect_layout(dir)? {
         Layout::Article => load::article_labelled(dir, protocol),
         Layout::Idx => load::idx_labelled(dir, protocol),
+        Layout::Folder => folder::folder_labelled(dir, protocol),
     }
 }
 
@@ -165,10 +184,16 @@ pub fn append_unlabelled(fit: Dataset, extra: Dataset, dir: &Path) -> Result<Dat
     })
 }
 
-/// Loads the unlabelled images of `dir`: test.csv's, or the last 30% of an IDX folder.
+/// Loads the unlabelled images of `dir`: test.csv's, the last 30% of an IDX folder, or
+/// every image of a folder of images ([`FolderOptions::default`], labels dropped).
 pub fn load_unlabelled(dir: &Path) -> Result<Dataset> {
     match detect_layout(dir)? {
         Layout::Article => load::article_set(dir, "test"),
         Layout::Idx => load::idx_unlabelled(dir),
+        Layout::Folder => {
+            let mut data = load_folder(dir, &FolderOptions::default())?.dataset;
+            data.labels = None;
+            Ok(data)
+        }
     }
 }

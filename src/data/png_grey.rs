@@ -14,6 +14,9 @@
 //!   article's `imread(..., flatten=True)` and PIL's `convert('L')` do. (A transparent
 //!   pixel is not composited onto a background.) A `tRNS` chunk is likewise ignored.
 //!
+//! [`decode_channels`] decodes the same way to grey or to RGB (8-bit, three interleaved
+//! channels: grey repeated, alpha ignored), for images of any size: the folder layout's.
+//!
 //! Header sizes are checked against the expected image size before any pixel buffer is
 //! allocated, so a file claiming 100,000 x 100,000 pixels costs nothing.
 
@@ -62,6 +65,88 @@ pub fn decode_grey(
         height * width,
         "grey buffer is (height * width,)"
     );
+    let color = decode_frame(path, bytes, size, scratch)?;
+    // scratch is (height * width, channels).
+    let pixels = scratch.chunks_exact(color.samples());
+    match color {
+        png::ColorType::Grayscale | png::ColorType::GrayscaleAlpha => {
+            for (g, p) in grey.iter_mut().zip(pixels) {
+                *g = p[0]; // p[1], if any, is alpha: ignored.
+            }
+        }
+        png::ColorType::Rgb | png::ColorType::Rgba => {
+            for (g, p) in grey.iter_mut().zip(pixels) {
+                *g = luma(p[0], p[1], p[2]); // p[3], if any, is alpha: ignored.
+            }
+        }
+        png::ColorType::Indexed => unreachable!("decode_frame expands palettes"),
+    }
+    Ok(())
+}
+
+/// Decodes the PNG in `bytes`, of any size up to [`MAX_PIXELS`], into `pixels` as
+/// (height, width, `channels`) bytes, channels interleaved: 1 is grey (colour becomes its
+/// luma, exactly as [`decode_grey`]), 3 is RGB (grey is repeated in the three channels).
+/// Alpha and `tRNS` are ignored in both, as in [`decode_grey`]. Returns (height, width).
+///
+/// `pixels` is the decoder's own output buffer, converted in place, so one reusable
+/// buffer of at most 4 bytes per source pixel is all a call needs.
+pub fn decode_channels(
+    path: &Path,
+    bytes: &[u8],
+    channels: usize,
+    pixels: &mut Vec<u8>,
+) -> Result<Size> {
+    assert!(
+        channels == 1 || channels == 3,
+        "{channels} channels (1 or 3)"
+    );
+    let size = read_size(path, bytes)?;
+    let n = size.0 * size.1;
+    let color = decode_frame(path, bytes, size, pixels)?;
+    let from = color.samples();
+    // pixels is (n, from) bytes. Shrinking (from > channels) runs forwards and growing
+    // backwards, so every pixel is read before its bytes are overwritten.
+    match (from, channels) {
+        (f, c) if f == c => {}
+        (_, 1) => {
+            for i in 0..n {
+                let p = &pixels[i * from..i * from + from];
+                pixels[i] = match color {
+                    png::ColorType::Rgb | png::ColorType::Rgba => luma(p[0], p[1], p[2]),
+                    _ => p[0], // grey + alpha: alpha ignored
+                };
+            }
+        }
+        (4, 3) => {
+            for i in 0..n {
+                pixels.copy_within(i * 4..i * 4 + 3, i * 3); // alpha ignored
+            }
+        }
+        (_, 3) => {
+            // Grey (+ alpha) to RGB: v -> (v, v, v).
+            pixels.resize(n * 3, 0);
+            for i in (0..n).rev() {
+                let v = pixels[i * from];
+                pixels[i * 3..i * 3 + 3].fill(v);
+            }
+        }
+        _ => unreachable!("1 or 3 channels"),
+    }
+    pixels.truncate(n * channels);
+    Ok(size)
+}
+
+/// Decodes the PNG in `bytes`, which must be `size`, into `scratch` as 8-bit samples,
+/// palettes expanded: (height * width, channels) bytes of the returned colour type, which
+/// is grey, grey + alpha, RGB or RGBA. `scratch` keeps any extra length it had.
+fn decode_frame(
+    path: &Path,
+    bytes: &[u8],
+    size: Size,
+    scratch: &mut Vec<u8>,
+) -> Result<png::ColorType> {
+    let (height, width) = size;
     let bad = |e: png::DecodingError| Error::data(path, format!("not a readable PNG: {e}"));
 
     // The decoder's own allocations (row buffers, the inflate window) are capped too.
@@ -99,28 +184,15 @@ pub fn decode_grey(
     if depth != png::BitDepth::Eight {
         return Err(Error::data(path, format!("unexpected {depth:?} output")));
     }
-    let channels = color.samples();
-    scratch.resize(height * width * channels, 0);
-    reader.next_frame(scratch).map_err(bad)?;
-
-    // scratch is (height * width, channels).
-    let pixels = scratch.chunks_exact(channels);
-    match color {
-        png::ColorType::Grayscale | png::ColorType::GrayscaleAlpha => {
-            for (g, p) in grey.iter_mut().zip(pixels) {
-                *g = p[0]; // p[1], if any, is alpha: ignored.
-            }
-        }
-        png::ColorType::Rgb | png::ColorType::Rgba => {
-            for (g, p) in grey.iter_mut().zip(pixels) {
-                *g = luma(p[0], p[1], p[2]); // p[3], if any, is alpha: ignored.
-            }
-        }
-        png::ColorType::Indexed => {
-            return Err(Error::data(path, "palette was not expanded"));
-        }
+    if color == png::ColorType::Indexed {
+        return Err(Error::data(path, "palette was not expanded"));
     }
-    Ok(())
+    let needed = height * width * color.samples();
+    if scratch.len() < needed {
+        scratch.resize(needed, 0);
+    }
+    reader.next_frame(&mut scratch[..needed]).map_err(bad)?;
+    Ok(color)
 }
 
 /// ITU-R BT.601 luma of an 8-bit RGB triple, rounded half up: (299 R + 587 G + 114 B) / 1000.

@@ -98,6 +98,17 @@ pub fn read_capped_into(path: &Path, cap: u64, what: &str, bytes: &mut Vec<u8>) 
     Ok(())
 }
 
+/// Reads at most the first `max` bytes of the regular file `path` into `bytes` (cleared
+/// first): a header, when the rest of the file is not needed yet.
+pub fn read_head_into(path: &Path, max: u64, bytes: &mut Vec<u8>) -> Result<()> {
+    bytes.clear();
+    open_regular(path)?
+        .take(max)
+        .read_to_end(bytes)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(())
+}
+
 fn too_large(path: &Path, cap: u64, what: &str) -> Error {
     Error::data(path, format!("larger than the {cap} bytes {what} may be"))
 }
