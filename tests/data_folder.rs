@@ -810,3 +810,48 @@ fn find_images_and_the_extension_rule_are_public() {
     assert_eq!(f.dataset.len(), 2);
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// JPEG photos load like PNGs, decoded in the DCT domain at the smallest scale that covers
+/// the target: a 64x48 photo bound for 8x6 is decoded from its DC coefficients alone, and
+/// equals libjpeg's own 1/8 decode (`fixtures/jpeg/*.RGB.8.png`) within the decoder's +-2.
+#[test]
+fn jpeg_photos_are_decoded_at_the_scale_the_target_allows() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/jpeg");
+    for (denominator, colour, suffix) in [
+        (8, Colour::Rgb, "RGB"),
+        (4, Colour::Rgb, "RGB"),
+        (2, Colour::Grey, "L"),
+        (1, Colour::Grey, "L"),
+    ] {
+        let dir = temp_dir(&format!("jpeg-{denominator}-{suffix}"));
+        fs::copy(fixtures.join("restart_blocks.jpg"), dir.join("photo.jpg")).unwrap();
+        let size = (64 / denominator, 48 / denominator);
+        let options = FolderOptions {
+            size: Some(size),
+            colour,
+            skip_unreadable: false,
+        };
+        let f = load(&dir, options).unwrap();
+        let row = f.dataset.images.row(0);
+        let reference = fixtures.join(format!("restart_blocks.{suffix}.{denominator}.png"));
+        let bytes = fs::read(&reference).unwrap();
+        let mut pixels = Vec::new();
+        let (h, w) = deepcluster::data::png_grey::decode_channels(
+            &reference,
+            &bytes,
+            colour.channels(),
+            &mut pixels,
+        )
+        .unwrap();
+        assert_eq!((w, h), size);
+        assert_eq!(row.len(), pixels.len());
+        for (i, (&got, &want)) in row.iter().zip(&pixels).enumerate() {
+            let got = (got * 255.0).round() as i32;
+            assert!(
+                (got - want as i32).abs() <= 2,
+                "1/{denominator} {suffix}: value {i} is {got}, libjpeg {want}"
+            );
+        }
+        let _ = fs::remove_dir_all(&dir);
+    }
+}

@@ -305,7 +305,7 @@ fn load_one(
     row: &mut [f32],
 ) -> Result<()> {
     crate::io::read::read_capped_into(path, MAX_FILE_BYTES, "an image", bytes)?;
-    let (height, width) = decode::decode(path, bytes, colour, pixels)?;
+    let (height, width) = decode::decode(path, bytes, colour, (dst_w, dst_h), pixels)?;
     if height == 0 || width == 0 {
         return Err(Error::data(path, "image has no pixels"));
     }
