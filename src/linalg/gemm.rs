@@ -49,7 +49,7 @@ use rayon::prelude::*;
 use super::kernel::Neon;
 #[cfg(target_arch = "x86_64")]
 use super::kernel::{Avx2, Avx512};
-use super::kernel::{Blocking, Kernel, MicroKernel, Portable, dot_rows, microkernel};
+use super::kernel::{Blocking, Caches, Kernel, MicroKernel, Portable, dot_rows, microkernel};
 pub use super::matrix::Transpose;
 use super::matrix::{MatMut, MatRef};
 use super::pack::{
@@ -280,7 +280,25 @@ fn gemm_blis<K: MicroKernel>(
     c: &mut [f32],
     rs_c: usize,
 ) {
-    let Blocking { mr, nr, mc, kc, nc } = K::BLOCKING;
+    let blocking = K::BLOCKING.for_l2(Caches::detected().l2);
+    gemm_blis_blocked::<K>(blocking, Shape { m, k, n }, alpha, a, b, beta, c, rs_c);
+}
+
+/// `gemm_blis` with the block sizes given: MC and NC may be anything (the results do not
+/// depend on them); `blocking.mr`, `.nr` must be K's and KC decides the rounding.
+#[allow(clippy::too_many_arguments)]
+fn gemm_blis_blocked<K: MicroKernel>(
+    blocking: Blocking,
+    Shape { m, k, n }: Shape,
+    alpha: f32,
+    a: Operand<'_>,
+    b: Operand<'_>,
+    beta: f32,
+    c: &mut [f32],
+    rs_c: usize,
+) {
+    let Blocking { mr, nr, mc, kc, nc } = blocking;
+    debug_assert!(mr == K::BLOCKING.mr && nr == K::BLOCKING.nr);
     let nc = balanced_block(n, nc, nr);
     let kc = balanced_block(k, kc, 1);
     let row_blocks = RowBlocks::new(m, mc, mr);
@@ -451,5 +469,69 @@ pub fn gemm_naive(
             let old = if beta == 0.0 { 0.0 } else { beta * c.at(i, j) };
             *c.at_mut(i, j) = alpha * acc + old;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+    use crate::linalg::Matrix;
+
+    /// C = A B through the blocked path with the given block sizes.
+    fn blis<K: MicroKernel>(blocking: Blocking, a: &Matrix, b: &Matrix) -> Vec<f32> {
+        let (m, k, n) = (a.rows(), a.cols(), b.cols());
+        let mut c = vec![0.0f32; m * n];
+        let (a, b) = (
+            Operand::new(a.view(), Transpose::No),
+            Operand::new(b.view(), Transpose::No),
+        );
+        gemm_blis_blocked::<K>(blocking, Shape { m, k, n }, 1.0, a, b, 0.0, &mut c, n);
+        c
+    }
+
+    /// MC and NC change no bit (so MC may follow the L2); KC does (so it must not).
+    fn check<K: MicroKernel>() {
+        let mut rng = StdRng::seed_from_u64(5);
+        // Random floats (not integers): any change of summation order shows in the bits.
+        let a = Matrix::from_fn(300, 700, |_, _| rng.random_range(-1.0f32..1.0));
+        let b = Matrix::from_fn(700, 90, |_, _| rng.random_range(-1.0f32..1.0));
+        let own = K::BLOCKING;
+        let reference = blis::<K>(own, &a, &b);
+        for l2 in [256 << 10, 512 << 10, 1 << 20, 2 << 20] {
+            assert_eq!(
+                blis::<K>(own.for_l2(Some(l2)), &a, &b),
+                reference,
+                "L2 {l2}"
+            );
+        }
+        let (mr, nr) = (own.mr, own.nr);
+        for (mc, nc) in [(mr, nr), (3 * mr, 2 * nr), (1000, 10_000)] {
+            let other = Blocking { mc, nc, ..own };
+            assert_eq!(blis::<K>(other, &a, &b), reference, "MC {mc}, NC {nc}");
+        }
+        let other_kc = Blocking { kc: 64, ..own };
+        assert_ne!(
+            blis::<K>(other_kc, &a, &b),
+            reference,
+            "KC changes the rounding"
+        );
+    }
+
+    #[test]
+    fn the_results_do_not_depend_on_mc_or_nc() {
+        check::<Portable>();
+        #[cfg(target_arch = "x86_64")]
+        if Kernel::Avx2.is_available() {
+            check::<Avx2>();
+        }
+        #[cfg(target_arch = "x86_64")]
+        if Kernel::Avx512.is_available() {
+            check::<Avx512>();
+        }
+        #[cfg(target_arch = "aarch64")]
+        check::<Neon>();
     }
 }

@@ -146,6 +146,8 @@ impl Kernel {
     /// CPU cannot run: a forced benchmark or test must not silently measure something else.
     pub fn selected() -> Kernel {
         static SELECTED: OnceLock<Kernel> = OnceLock::new();
+        // The caches are read once, here, with the kernel (see `Blocking::for_l2`).
+        Caches::detected();
         *SELECTED.get_or_init(|| match std::env::var(KERNEL_ENV) {
             Err(_) => Kernel::detect(),
             Ok(name) => {
@@ -164,11 +166,19 @@ impl Kernel {
         })
     }
 
-    /// The block sizes of this kernel: its [`MicroKernel::BLOCKING`], written down in its
-    /// own file.
+    /// The block sizes `gemm` uses with this kernel: its [`MicroKernel::BLOCKING`], written
+    /// down in its own file, with MC fitted to this CPU's L2 ([`Blocking::for_l2`]).
     ///
     /// Panics for a kernel not compiled for this architecture (see [`Kernel::is_available`]).
     pub fn blocking(self) -> Blocking {
+        self.tuned_blocking().for_l2(Caches::detected().l2)
+    }
+
+    /// The kernel's own block sizes ([`MicroKernel::BLOCKING`]), before any fitting to
+    /// the caches.
+    ///
+    /// Panics for a kernel not compiled for this architecture (see [`Kernel::is_available`]).
+    pub fn tuned_blocking(self) -> Blocking {
         match self {
             Kernel::Portable => Portable::BLOCKING,
             #[cfg(target_arch = "x86_64")]
@@ -181,6 +191,82 @@ impl Kernel {
             _ => panic!("kernel {self:?} is not compiled for this architecture"),
         }
     }
+}
+
+impl Blocking {
+    /// MC fitted to an L2 cache of `l2` bytes (the kernel's own MC when it is unknown):
+    /// the largest multiple of MR such that A~ (MC x KC floats) fills at most half of L2,
+    /// leaving the other half to the B~ micro-panel streaming past it, C's tiles and the
+    /// prefetches (as BLIS and faer size MC from L2). At least one MR panel.
+    ///
+    /// Only MC follows the cache. KC must not: LOOP 4 cuts each element's sum over k into
+    /// KC blocks, added into C one after another, so another KC rounds differently and
+    /// would change the results from one machine to the next. MC (and NC) only choose which
+    /// rows (columns) of C a block holds, never how an element's sum is formed: the results
+    /// are bit-identical whatever the L2 (tested in `gemm.rs`). NC stays the kernel's: B~
+    /// is meant for L3, which the cores share (a per-core share is not reported), and the
+    /// crate's products have n <= 4096 anyway.
+    ///
+    /// For example AVX2 (MR = 6, KC = 512, 2 KiB per row of A~): 512 KiB of L2 gives
+    /// MC = 126, 1 MiB 252, 2 MiB 510.
+    pub fn for_l2(self, l2: Option<usize>) -> Blocking {
+        let Some(l2) = l2 else {
+            return self;
+        };
+        let row_bytes = self.kc * std::mem::size_of::<f32>();
+        let mc = (l2 / 2 / row_bytes / self.mr * self.mr).max(self.mr);
+        Blocking { mc, ..self }
+    }
+}
+
+/// The cache sizes this CPU reports, in bytes (`None` where unknown).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caches {
+    /// The level-2 cache of one core (unified or data).
+    pub l2: Option<usize>,
+}
+
+impl Caches {
+    /// Read once per process, at kernel selection: on Linux from
+    /// `/sys/devices/system/cpu/cpu0/cache/index*/{level,type,size}`; elsewhere unknown (the
+    /// kernels' own block sizes are used).
+    pub fn detected() -> Caches {
+        static CACHES: OnceLock<Caches> = OnceLock::new();
+        *CACHES.get_or_init(|| Caches {
+            l2: sysfs_cache_bytes(2),
+        })
+    }
+}
+
+/// The size of cpu0's level-`level` data or unified cache from Linux's sysfs.
+fn sysfs_cache_bytes(level: usize) -> Option<usize> {
+    let read = |index: usize, file: &str| {
+        std::fs::read_to_string(format!(
+            "/sys/devices/system/cpu/cpu0/cache/index{index}/{file}"
+        ))
+        .ok()
+        .map(|s| s.trim().to_string())
+    };
+    (0..8).find_map(|index| {
+        let this_level: usize = read(index, "level")?.parse().ok()?;
+        let kind = read(index, "type")?;
+        if this_level != level || !(kind == "Unified" || kind == "Data") {
+            return None;
+        }
+        parse_cache_size(&read(index, "size")?)
+    })
+}
+
+/// "512K", "1M", "1024K" or "65536" (bytes) as bytes.
+fn parse_cache_size(s: &str) -> Option<usize> {
+    let (digits, unit) = match s.as_bytes().last()? {
+        b'K' => (&s[..s.len() - 1], 1 << 10),
+        b'M' => (&s[..s.len() - 1], 1 << 20),
+        b'G' => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    let n: usize = digits.parse().ok()?;
+    (n > 0).then_some(n * unit)
 }
 
 /// One family of micro-kernels: its tile and block sizes, and its two entries.
@@ -347,5 +433,41 @@ pub(crate) unsafe fn write_back_edge<const NR: usize>(
                 };
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_sizes_parse_as_sysfs_writes_them() {
+        assert_eq!(parse_cache_size("512K"), Some(512 << 10));
+        assert_eq!(parse_cache_size("1M"), Some(1 << 20));
+        assert_eq!(parse_cache_size("2048K"), Some(2 << 20));
+        assert_eq!(parse_cache_size("65536"), Some(65536));
+        assert_eq!(parse_cache_size(""), None);
+        assert_eq!(parse_cache_size("K"), None);
+        assert_eq!(parse_cache_size("0K"), None);
+        assert_eq!(parse_cache_size("12X"), None);
+    }
+
+    #[test]
+    fn mc_fills_half_of_l2_in_whole_panels_and_nothing_else_moves() {
+        let avx2 = Blocking {
+            mr: 6,
+            nr: 16,
+            mc: 120,
+            kc: 512,
+            nc: 4080,
+        };
+        assert_eq!(avx2.for_l2(None), avx2);
+        assert_eq!(avx2.for_l2(Some(512 << 10)).mc, 126);
+        assert_eq!(avx2.for_l2(Some(1 << 20)).mc, 252);
+        assert_eq!(avx2.for_l2(Some(2 << 20)).mc, 510);
+        // A tiny cache still gets one MR panel.
+        assert_eq!(avx2.for_l2(Some(1024)).mc, 6);
+        let fitted = avx2.for_l2(Some(1 << 20));
+        assert_eq!(Blocking { mc: 120, ..fitted }, avx2);
     }
 }
