@@ -15,7 +15,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use deepcluster::linalg::{Kernel, Matrix, Transpose, gemm};
+use deepcluster::linalg::{Caches, Kernel, Matrix, Transpose, gemm};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -250,6 +250,14 @@ fn main() {
         "# kernel: {:?} ({})",
         Kernel::selected(),
         Kernel::selected().features()
+    );
+    // The block sizes depend on the L2 this CPU reports (MC only): say which ones ran.
+    println!(
+        "# L2: {}, blocking: {:?}",
+        Caches::detected()
+            .l2
+            .map_or("unknown".to_string(), |b| format!("{} KiB", b >> 10)),
+        Kernel::selected().blocking()
     );
     for threads in [1, 2] {
         if !filters.is_empty() {

@@ -2,6 +2,7 @@
 //! consistency of `predict` / `distances` with the fit, and determinism across thread counts.
 
 use deepcluster::Error;
+use deepcluster::cluster::kmeans::reference_lloyd;
 use deepcluster::cluster::{KMeans, KMeansParams};
 use deepcluster::linalg::Matrix;
 use rand::rngs::StdRng;
@@ -234,4 +235,54 @@ fn max_iter_bounds_the_iterations() {
     assert_eq!(km.inertia_history.len(), 2);
     assert!(km.inertia_history[1] <= km.inertia_history[0]);
     assert_eq!(km.predict(x.view()), km.labels);
+}
+
+/// The reference Lloyd by hand: points 0, 1, 10, 11 on a line, seeds 0 and 1.
+/// Iteration 1 labels [0, 1, 1, 1] (centres 0, 22/3); iteration 2 moves 1 to the first
+/// cluster (1 is 1 from 0, 6.33 from 22/3): centres 0.5, 10.5; iteration 3 changes nothing.
+#[test]
+fn reference_lloyd_by_hand() {
+    let x = Matrix::from_vec(4, 1, vec![0.0, 1.0, 10.0, 11.0]);
+    let seeds = Matrix::from_vec(2, 1, vec![0.0, 1.0]);
+    let fit = reference_lloyd(x.view(), &seeds, 300, 0.0);
+    assert_eq!(fit.labels, [0, 0, 1, 1]);
+    assert_eq!(fit.centroids.as_slice(), &[0.5, 10.5]);
+    assert_eq!(fit.n_iter, 3);
+    // The inertia after each E-step, against the centres the labels were drawn from:
+    // (0, 1) with labels [0, 1, 1, 1]: 0 + 0 + 81 + 100; (0, 22/3) with [0, 0, 1, 1]:
+    // 0 + 1 + (8/3)^2 + (11/3)^2; (0.5, 10.5): 4 * 0.25.
+    let h = &fit.inertia_history;
+    assert_eq!(h.len(), 3);
+    assert_eq!(h[0], 181.0);
+    assert!((h[1] - (1.0 + 64.0 / 9.0 + 121.0 / 9.0)).abs() < 1e-5);
+    assert_eq!((h[2], fit.inertia), (1.0, 1.0));
+    // max_iter = 1 stops after one M-step and draws the labels once more (final E-step).
+    let one = reference_lloyd(x.view(), &seeds, 1, 0.0);
+    assert_eq!((one.n_iter, one.labels), (1, vec![0, 0, 1, 1]));
+}
+
+/// An empty cluster takes the point farthest from its centre: the seed at 100 gets no
+/// point; 11 is the farthest from its centre 0 (seed 0 has all four points) and moves to
+/// it, giving centres 11/3 and 11; the next iteration moves 10, then nothing changes.
+#[test]
+fn reference_lloyd_relocates_an_empty_cluster() {
+    let x = Matrix::from_vec(4, 1, vec![0.0, 1.0, 10.0, 11.0]);
+    let seeds = Matrix::from_vec(2, 1, vec![0.0, 100.0]);
+    let fit = reference_lloyd(x.view(), &seeds, 300, 0.0);
+    assert_eq!(fit.labels, [0, 0, 1, 1]);
+    assert_eq!(fit.centroids.as_slice(), &[0.5, 10.5]);
+    assert_eq!(fit.n_iter, 3);
+    assert_eq!(fit.inertia_history[0], 1.0 + 100.0 + 121.0);
+}
+
+/// The fast path's converged model is a fixed point of the reference: started from the
+/// fitted centroids, plain Lloyd changes no label and stops after one iteration.
+#[test]
+fn the_fit_is_a_fixed_point_of_the_reference() {
+    let x = blobs(5, 300, 6, 21);
+    let model = fit(&params(5), &x);
+    let reference = reference_lloyd(x.view(), &model.centroids, 300, 1e-4);
+    assert_eq!(reference.n_iter, 1);
+    assert_eq!(reference.labels, model.labels);
+    assert!((reference.inertia - model.inertia).abs() <= 1e-6 * model.inertia);
 }

@@ -25,7 +25,9 @@
 //!
 //! Each loop keeps one operand in one level of the memory hierarchy while the loop inside
 //! it sweeps the other past it; only the micro-kernel (`kernel/`) is written per
-//! instruction set. Block sizes: `Kernel::blocking` in `kernel/mod.rs`. Packing: `pack.rs`.
+//! instruction set, and carries its own block sizes (`MicroKernel::BLOCKING` in each kernel
+//! file). Packing: `pack.rs`. `gemm_with` matches on the kernel once; everything below it is
+//! generic over `K: MicroKernel`, compiled once per kernel.
 //!
 //! The threads meet twice per KC block (pack B~, then LOOP 3). Packing B~ for all of k at
 //! once would save those meetings but makes B~ k / KC times larger, out of L2 for the
@@ -43,20 +45,16 @@
 
 use rayon::prelude::*;
 
-use super::kernel::{Blocking, Kernel, dot_rows, microkernel};
+#[cfg(target_arch = "aarch64")]
+use super::kernel::Neon;
+#[cfg(target_arch = "x86_64")]
+use super::kernel::{Avx2, Avx512};
+use super::kernel::{Blocking, Caches, Kernel, MicroKernel, Portable, dot_rows, microkernel};
+pub use super::matrix::Transpose;
 use super::matrix::{MatMut, MatRef};
 use super::pack::{
     A_BUF, B_BUF, Operand, pack_a_panel, pack_b_panel, pack_b_transposed, with_scratch,
 };
-
-/// Whether a GEMM operand is used as stored or transposed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Transpose {
-    /// op(X) = X.
-    No,
-    /// op(X) = X^T.
-    Yes,
-}
 
 /// The shape of op(X) for a stored (rows, cols) X.
 fn op_shape(x: &MatRef<'_>, t: Transpose) -> (usize, usize) {
@@ -140,12 +138,37 @@ pub fn gemm_with(
     let a = Operand::new(a, op_a);
     let b = Operand::new(b, op_b);
     let shape = Shape { m, k, n };
-    if n <= SKINNY_MAX_N && a.cs == 1 {
-        gemm_skinny(kernel, shape, alpha, a, b, beta, c_data, rs_c);
-    } else if n <= SKINNY_MAX_N {
-        gemm_skinny_transposed(kernel, shape, alpha, a, b, beta, c_data, rs_c);
+    // The one dispatch: the rest of the GEMM is compiled for the chosen kernel.
+    match kernel {
+        Kernel::Portable => gemm_paths::<Portable>(shape, alpha, a, b, beta, c_data, rs_c),
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => gemm_paths::<Avx2>(shape, alpha, a, b, beta, c_data, rs_c),
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => gemm_paths::<Avx512>(shape, alpha, a, b, beta, c_data, rs_c),
+        #[cfg(target_arch = "aarch64")]
+        Kernel::Neon => gemm_paths::<Neon>(shape, alpha, a, b, beta, c_data, rs_c),
+        #[allow(unreachable_patterns)]
+        _ => unreachable!("kernel {kernel:?} is not compiled for this architecture"),
+    }
+}
+
+/// The choice of path for a non-empty GEMM, with the kernel K fixed.
+fn gemm_paths<K: MicroKernel>(
+    shape: Shape,
+    alpha: f32,
+    a: Operand<'_>,
+    b: Operand<'_>,
+    beta: f32,
+    c: &mut [f32],
+    rs_c: usize,
+) {
+    debug_assert!(K::KERNEL.is_available(), "gemm_with checks the CPU first");
+    if shape.n <= SKINNY_MAX_N && a.cs == 1 {
+        gemm_skinny::<K>(shape, alpha, a, b, beta, c, rs_c);
+    } else if shape.n <= SKINNY_MAX_N {
+        gemm_skinny_transposed::<K>(shape, alpha, a, b, beta, c, rs_c);
     } else {
-        gemm_blis(kernel, shape, alpha, a, b, beta, c_data, rs_c);
+        gemm_blis::<K>(shape, alpha, a, b, beta, c, rs_c);
     }
 }
 
@@ -248,8 +271,7 @@ impl RowBlocks {
 /// blocks in turn, p ascending inside the micro-kernel): results are bit-identical for any
 /// pool size. Threads share LOOP 3 (blocks of rows of C, disjoint slices); k is never split.
 #[allow(clippy::too_many_arguments)]
-fn gemm_blis(
-    kernel: Kernel,
+fn gemm_blis<K: MicroKernel>(
     Shape { m, k, n }: Shape,
     alpha: f32,
     a: Operand<'_>,
@@ -258,7 +280,25 @@ fn gemm_blis(
     c: &mut [f32],
     rs_c: usize,
 ) {
-    let Blocking { mr, nr, mc, kc, nc } = kernel.blocking();
+    let blocking = K::BLOCKING.for_l2(Caches::detected().l2);
+    gemm_blis_blocked::<K>(blocking, Shape { m, k, n }, alpha, a, b, beta, c, rs_c);
+}
+
+/// `gemm_blis` with the block sizes given: MC and NC may be anything (the results do not
+/// depend on them); `blocking.mr`, `.nr` must be K's and KC decides the rounding.
+#[allow(clippy::too_many_arguments)]
+fn gemm_blis_blocked<K: MicroKernel>(
+    blocking: Blocking,
+    Shape { m, k, n }: Shape,
+    alpha: f32,
+    a: Operand<'_>,
+    b: Operand<'_>,
+    beta: f32,
+    c: &mut [f32],
+    rs_c: usize,
+) {
+    let Blocking { mr, nr, mc, kc, nc } = blocking;
+    debug_assert!(mr == K::BLOCKING.mr && nr == K::BLOCKING.nr);
     let nc = balanced_block(n, nc, nr);
     let kc = balanced_block(k, kc, 1);
     let row_blocks = RowBlocks::new(m, mc, mr);
@@ -303,8 +343,7 @@ fn gemm_blis(
                             // LOOP 1: MR rows at a time (one A~ panel, from L2).
                             for (ip, a_panel) in a_packed.chunks(kcb * mr).enumerate() {
                                 let ir = ip * mr;
-                                microkernel(
-                                    kernel,
+                                microkernel::<K>(
                                     kcb,
                                     alpha,
                                     a_panel,
@@ -335,8 +374,7 @@ fn gemm_blis(
 /// tile's MR rows waste little) with the blocked algorithm into a small buffer, then
 /// C = alpha * (C^T)^T + beta * C. op(A)^T is then A as stored: its rows pack by plain copies.
 #[allow(clippy::too_many_arguments)]
-fn gemm_skinny_transposed(
-    kernel: Kernel,
+fn gemm_skinny_transposed<K: MicroKernel>(
     Shape { m, k, n }: Shape,
     alpha: f32,
     a: Operand<'_>,
@@ -358,7 +396,7 @@ fn gemm_skinny_transposed(
     // c_t is (n, m): at most SKINNY_MAX_N x m floats.
     let mut c_t = vec![0.0f32; n * m];
     let shape_t = Shape { m: n, k, n: m };
-    gemm_blis(kernel, shape_t, 1.0, b_t, a_t, 0.0, &mut c_t, m);
+    gemm_blis::<K>(shape_t, 1.0, b_t, a_t, 0.0, &mut c_t, m);
     for i in 0..m {
         let row = &mut c[i * rs_c..i * rs_c + n];
         for (j, cij) in row.iter_mut().enumerate() {
@@ -373,8 +411,7 @@ fn gemm_skinny_transposed(
 /// (n x k, small) is packed once so both are read with unit stride. Rows of C are split into
 /// fixed blocks of `SKINNY_ROWS_PER_TASK`; every element's sum is independent of the split.
 #[allow(clippy::too_many_arguments)]
-fn gemm_skinny(
-    kernel: Kernel,
+fn gemm_skinny<K: MicroKernel>(
     Shape { m, k, n }: Shape,
     alpha: f32,
     a: Operand<'_>,
@@ -391,9 +428,7 @@ fn gemm_skinny(
             let i0 = t * SKINNY_ROWS_PER_TASK;
             let rows = SKINNY_ROWS_PER_TASK.min(m - i0);
             let a_rows = &a.data[i0 * a.rs..];
-            dot_rows(
-                kernel, rows, n, k, alpha, a_rows, a.rs, bt, beta, c_rows, rs_c,
-            );
+            dot_rows::<K>(rows, n, k, alpha, a_rows, a.rs, bt, beta, c_rows, rs_c);
         };
         let chunk = SKINNY_ROWS_PER_TASK * rs_c;
         if m * n * k >= PARALLEL_MIN_MACS {
@@ -434,5 +469,69 @@ pub fn gemm_naive(
             let old = if beta == 0.0 { 0.0 } else { beta * c.at(i, j) };
             *c.at_mut(i, j) = alpha * acc + old;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+    use crate::linalg::Matrix;
+
+    /// C = A B through the blocked path with the given block sizes.
+    fn blis<K: MicroKernel>(blocking: Blocking, a: &Matrix, b: &Matrix) -> Vec<f32> {
+        let (m, k, n) = (a.rows(), a.cols(), b.cols());
+        let mut c = vec![0.0f32; m * n];
+        let (a, b) = (
+            Operand::new(a.view(), Transpose::No),
+            Operand::new(b.view(), Transpose::No),
+        );
+        gemm_blis_blocked::<K>(blocking, Shape { m, k, n }, 1.0, a, b, 0.0, &mut c, n);
+        c
+    }
+
+    /// MC and NC change no bit (so MC may follow the L2); KC does (so it must not).
+    fn check<K: MicroKernel>() {
+        let mut rng = StdRng::seed_from_u64(5);
+        // Random floats (not integers): any change of summation order shows in the bits.
+        let a = Matrix::from_fn(300, 700, |_, _| rng.random_range(-1.0f32..1.0));
+        let b = Matrix::from_fn(700, 90, |_, _| rng.random_range(-1.0f32..1.0));
+        let own = K::BLOCKING;
+        let reference = blis::<K>(own, &a, &b);
+        for l2 in [256 << 10, 512 << 10, 1 << 20, 2 << 20] {
+            assert_eq!(
+                blis::<K>(own.for_l2(Some(l2)), &a, &b),
+                reference,
+                "L2 {l2}"
+            );
+        }
+        let (mr, nr) = (own.mr, own.nr);
+        for (mc, nc) in [(mr, nr), (3 * mr, 2 * nr), (1000, 10_000)] {
+            let other = Blocking { mc, nc, ..own };
+            assert_eq!(blis::<K>(other, &a, &b), reference, "MC {mc}, NC {nc}");
+        }
+        let other_kc = Blocking { kc: 64, ..own };
+        assert_ne!(
+            blis::<K>(other_kc, &a, &b),
+            reference,
+            "KC changes the rounding"
+        );
+    }
+
+    #[test]
+    fn the_results_do_not_depend_on_mc_or_nc() {
+        check::<Portable>();
+        #[cfg(target_arch = "x86_64")]
+        if Kernel::Avx2.is_available() {
+            check::<Avx2>();
+        }
+        #[cfg(target_arch = "x86_64")]
+        if Kernel::Avx512.is_available() {
+            check::<Avx512>();
+        }
+        #[cfg(target_arch = "aarch64")]
+        check::<Neon>();
     }
 }

@@ -10,6 +10,15 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+/// Whether a GEMM operand (`gemm.rs`, `pack.rs`) is used as stored or transposed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transpose {
+    /// op(X) = X.
+    No,
+    /// op(X) = X^T.
+    Yes,
+}
+
 /// About how many values one task of a parallel pass over a matrix handles: enough that
 /// handing it to rayon (microseconds) is small against its work, few enough that a
 /// batch-256 layer gives each thread several tasks.

@@ -5,6 +5,6 @@ pub mod kernel;
 pub mod matrix;
 mod pack;
 
-pub use gemm::{Transpose, gemm, gemm_naive, gemm_with};
-pub use kernel::{Blocking, Kernel};
-pub use matrix::{MatMut, MatRef, Matrix, TASK_VALUES, rows_per_task};
+pub use gemm::{gemm, gemm_naive, gemm_with};
+pub use kernel::{Blocking, Caches, Kernel};
+pub use matrix::{MatMut, MatRef, Matrix, TASK_VALUES, Transpose, rows_per_task};

@@ -16,8 +16,7 @@
 use std::cell::Cell;
 use std::thread::LocalKey;
 
-use super::gemm::Transpose;
-use super::matrix::MatRef;
+use super::matrix::{MatRef, Transpose};
 
 /// op(X) as strides over X's storage: op(X)(i, j) = data[i * rs + j * cs].
 /// `Transpose::Yes` just swaps the strides.

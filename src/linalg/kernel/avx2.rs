@@ -7,31 +7,102 @@
 
 use std::arch::x86_64::*;
 
-pub(super) const MR: usize = super::AVX2_MR;
-pub(super) const NR: usize = super::AVX2_NR;
+use super::{Blocking, Kernel, MicroKernel, write_back_edge};
+
+/// Rows of the tile.
+const MR: usize = 6;
+/// Columns of the tile.
+const NR: usize = 16;
 /// `ymm` vectors per row of the tile.
 const NV: usize = NR / 8;
 
-/// See `kernel::microkernel` for the contract.
-///
-/// # Safety
-/// The CPU must have avx2 and fma; `a` must hold `kc * MR` floats, `b` `kc * NR`, and
-/// `c[i * rs_c + j]` must be writable for `i < m <= MR`, `j < n <= NR`.
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn microkernel(
-    kc: usize,
-    alpha: f32,
-    a: *const f32,
-    b: *const f32,
-    beta: f32,
-    c: *mut f32,
-    rs_c: usize,
-    m: usize,
-    n: usize,
-) {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { microkernel_body(kc, alpha, a, b, beta, c, rs_c, m, n) }
+/// The AVX2 + FMA kernel family, see `MicroKernel`.
+pub(crate) struct Avx2;
+
+impl MicroKernel for Avx2 {
+    const KERNEL: Kernel = Kernel::Avx2;
+    // 6 x 16 = 12 ymm accumulators + 2 for B + 1 broadcast of the 16 ymm registers.
+    // KC = 512: the textbook choice keeps the B~ micro-panel (KC x 16 x 4 B) in half of a
+    // 32 KiB L1, KC = 256, but on Zen 3 (fast L2, good prefetch) fewer passes over C won:
+    // k = 500 and 784 as 1 and 2 blocks, not 2 and 4, measured 5-12% faster for the
+    // batch-256 layers. MC = 120: A~ is up to 240 KiB of a 512 KiB (Zen 3) to 1 MiB L2.
+    const BLOCKING: Blocking = Blocking {
+        mr: MR,
+        nr: NR,
+        mc: 120,
+        kc: 512,
+        nc: 4080,
+    };
+
+    /// See `kernel::microkernel` for the contract.
+    ///
+    /// # Safety
+    /// The CPU must have avx2 and fma; `a` must hold `kc * MR` floats, `b` `kc * NR`, and
+    /// `c[i * rs_c + j]` must be writable for `i < m <= MR`, `j < n <= NR`.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn tile(
+        kc: usize,
+        alpha: f32,
+        a: *const f32,
+        b: *const f32,
+        beta: f32,
+        c: *mut f32,
+        rs_c: usize,
+        m: usize,
+        n: usize,
+    ) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { microkernel_body(kc, alpha, a, b, beta, c, rs_c, m, n) }
+    }
+
+    /// See `kernel::dot_rows` for the contract.
+    ///
+    /// # Safety
+    /// The CPU must have avx2 and fma; `a[i * rs_a + p]` readable for i < m, p < k;
+    /// `bt[j * k + p]` for j < n; `c[i * rs_c + j]` writable for i < m, j < n.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn dot_rows(
+        m: usize,
+        n: usize,
+        k: usize,
+        alpha: f32,
+        a: *const f32,
+        rs_a: usize,
+        bt: *const f32,
+        beta: f32,
+        c: *mut f32,
+        rs_c: usize,
+    ) {
+        let mut i = 0;
+        while i < m {
+            let rows = DOT_ROWS.min(m - i);
+            let mut j = 0;
+            while j < n {
+                let cols = DOT_COLS.min(n - j);
+                // SAFETY: rows i..i+rows < m and columns j..j+cols < n are inside the caller's
+                // ranges; the block body reads k floats from each.
+                unsafe {
+                    let ai = a.add(i * rs_a);
+                    let btj = bt.add(j * k);
+                    let cij = c.add(i * rs_c + j);
+                    match (rows, cols) {
+                        (2, 5) => dot_block::<2, 5>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
+                        (2, 4) => dot_block::<2, 4>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
+                        (2, 3) => dot_block::<2, 3>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
+                        (2, 2) => dot_block::<2, 2>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
+                        (2, 1) => dot_block::<2, 1>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
+                        (1, 5) => dot_block::<1, 5>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
+                        (1, 4) => dot_block::<1, 4>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
+                        (1, 3) => dot_block::<1, 3>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
+                        (1, 2) => dot_block::<1, 2>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
+                        _ => dot_block::<1, 1>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
+                    }
+                }
+                j += cols;
+            }
+            i += rows;
+        }
+    }
 }
 
 #[inline(always)]
@@ -94,17 +165,7 @@ unsafe fn microkernel_body(
                     _mm256_storeu_ps(row.as_mut_ptr().add(8 * v), _mm256_mul_ps(va, *acc_iv));
                 }
             }
-            for (i, row) in tile.iter().enumerate().take(m) {
-                let ci = c.add(i * rs_c);
-                for (j, &ab) in row.iter().enumerate().take(n) {
-                    let cij = ci.add(j);
-                    *cij = if beta == 0.0 {
-                        ab
-                    } else {
-                        beta.mul_add(*cij, ab)
-                    };
-                }
-            }
+            write_back_edge(&tile, beta, c, rs_c, m, n);
         }
     }
 }
@@ -116,56 +177,6 @@ const DOT_ROWS: usize = 2;
 const DOT_COLS: usize = 5;
 /// How far ahead in a row of A the skinny path prefetches, in floats (1 KiB).
 const PREFETCH_AHEAD: usize = 256;
-
-/// See `kernel::dot_rows` for the contract.
-///
-/// # Safety
-/// The CPU must have avx2 and fma; `a[i * rs_a + p]` readable for i < m, p < k;
-/// `bt[j * k + p]` for j < n; `c[i * rs_c + j]` writable for i < m, j < n.
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn dot_rows(
-    m: usize,
-    n: usize,
-    k: usize,
-    alpha: f32,
-    a: *const f32,
-    rs_a: usize,
-    bt: *const f32,
-    beta: f32,
-    c: *mut f32,
-    rs_c: usize,
-) {
-    let mut i = 0;
-    while i < m {
-        let rows = DOT_ROWS.min(m - i);
-        let mut j = 0;
-        while j < n {
-            let cols = DOT_COLS.min(n - j);
-            // SAFETY: rows i..i+rows < m and columns j..j+cols < n are inside the caller's
-            // ranges; the block body reads k floats from each.
-            unsafe {
-                let ai = a.add(i * rs_a);
-                let btj = bt.add(j * k);
-                let cij = c.add(i * rs_c + j);
-                match (rows, cols) {
-                    (2, 5) => dot_block::<2, 5>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
-                    (2, 4) => dot_block::<2, 4>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
-                    (2, 3) => dot_block::<2, 3>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
-                    (2, 2) => dot_block::<2, 2>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
-                    (2, 1) => dot_block::<2, 1>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
-                    (1, 5) => dot_block::<1, 5>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
-                    (1, 4) => dot_block::<1, 4>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
-                    (1, 3) => dot_block::<1, 3>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
-                    (1, 2) => dot_block::<1, 2>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
-                    _ => dot_block::<1, 1>(k, alpha, ai, rs_a, btj, beta, cij, rs_c),
-                }
-            }
-            j += cols;
-        }
-        i += rows;
-    }
-}
 
 /// R rows of A against C rows of B^T: R x C dot products of length k, 8 lanes at a time,
 /// summed across lanes at the end, then the k % 8 tail.

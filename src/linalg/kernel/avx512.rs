@@ -7,31 +7,68 @@
 
 use std::arch::x86_64::*;
 
-pub(super) const MR: usize = super::AVX512_MR;
-pub(super) const NR: usize = super::AVX512_NR;
+use super::{Blocking, Kernel, MicroKernel, write_back_edge};
+
+/// Rows of the tile.
+const MR: usize = 6;
+/// Columns of the tile.
+const NR: usize = 32;
 /// `zmm` vectors per row of the tile.
 const NV: usize = NR / 16;
 
-/// See `kernel::microkernel` for the contract.
-///
-/// # Safety
-/// The CPU must have avx512f; `a` must hold `kc * MR` floats, `b` `kc * NR`, and
-/// `c[i * rs_c + j]` must be writable for `i < m <= MR`, `j < n <= NR`.
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn microkernel(
-    kc: usize,
-    alpha: f32,
-    a: *const f32,
-    b: *const f32,
-    beta: f32,
-    c: *mut f32,
-    rs_c: usize,
-    m: usize,
-    n: usize,
-) {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { microkernel_body(kc, alpha, a, b, beta, c, rs_c, m, n) }
+/// The AVX-512F kernel family, see `MicroKernel`.
+pub(crate) struct Avx512;
+
+impl MicroKernel for Avx512 {
+    const KERNEL: Kernel = Kernel::Avx512;
+    // 6 x 32 = 12 zmm accumulators, the AVX2 tile widened to 16 lanes. KC = 256: the B~
+    // micro-panel is 32 KiB of a 48 KiB (Ice Lake and later) L1.
+    const BLOCKING: Blocking = Blocking {
+        mr: MR,
+        nr: NR,
+        mc: 144,
+        kc: 256,
+        nc: 4096,
+    };
+
+    /// See `kernel::microkernel` for the contract.
+    ///
+    /// # Safety
+    /// The CPU must have avx512f; `a` must hold `kc * MR` floats, `b` `kc * NR`, and
+    /// `c[i * rs_c + j]` must be writable for `i < m <= MR`, `j < n <= NR`.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn tile(
+        kc: usize,
+        alpha: f32,
+        a: *const f32,
+        b: *const f32,
+        beta: f32,
+        c: *mut f32,
+        rs_c: usize,
+        m: usize,
+        n: usize,
+    ) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { microkernel_body(kc, alpha, a, b, beta, c, rs_c, m, n) }
+    }
+
+    /// AVX2's skinny path (the tile of the AVX-512 kernel gains nothing on 10 columns).
+    unsafe fn dot_rows(
+        m: usize,
+        n: usize,
+        k: usize,
+        alpha: f32,
+        a: *const f32,
+        rs_a: usize,
+        bt: *const f32,
+        beta: f32,
+        c: *mut f32,
+        rs_c: usize,
+    ) {
+        // SAFETY: the caller's contract; every AVX-512 CPU has avx2 + fma, and
+        // `Kernel::is_available` checks them for this kernel.
+        unsafe { super::Avx2::dot_rows(m, n, k, alpha, a, rs_a, bt, beta, c, rs_c) }
+    }
 }
 
 #[inline(always)]
@@ -94,17 +131,7 @@ unsafe fn microkernel_body(
                     _mm512_storeu_ps(row.as_mut_ptr().add(16 * v), _mm512_mul_ps(va, *acc_iv));
                 }
             }
-            for (i, row) in tile.iter().enumerate().take(m) {
-                let ci = c.add(i * rs_c);
-                for (j, &ab) in row.iter().enumerate().take(n) {
-                    let cij = ci.add(j);
-                    *cij = if beta == 0.0 {
-                        ab
-                    } else {
-                        beta.mul_add(*cij, ab)
-                    };
-                }
-            }
+            write_back_edge(&tile, beta, c, rs_c, m, n);
         }
     }
 }

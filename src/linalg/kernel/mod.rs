@@ -8,6 +8,11 @@
 //! Each kernel also has a "skinny" entry (`dot_rows`) for C with very few columns
 //! (the code layer's 10 units, K-Means' 10 centroids), see `gemm.rs`.
 //!
+//! Each kernel file carries its own tile (MR x NR) and block sizes (MC, KC, NC) as the
+//! associated constants of its [`MicroKernel`] implementation; `gemm.rs` matches on
+//! [`Kernel`] once per GEMM and runs the whole GEMM monomorphised for that kernel, so no
+//! micro-tile pays for a dispatch.
+//!
 //! The kernel is chosen once per process ([`Kernel::selected`]) from the CPU's features,
 //! best first, ending in the portable one. `DEEPCLUSTER_GEMM_KERNEL=portable|avx2|avx512|neon`
 //! forces a (weaker) kernel, for tests and comparisons.
@@ -21,6 +26,14 @@ mod avx512;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 mod portable;
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx2::Avx2;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx512::Avx512;
+#[cfg(target_arch = "aarch64")]
+pub(crate) use neon::Neon;
+pub(crate) use portable::Portable;
 
 /// The environment variable that forces a kernel.
 pub const KERNEL_ENV: &str = "DEEPCLUSTER_GEMM_KERNEL";
@@ -55,16 +68,6 @@ pub struct Blocking {
     pub kc: usize,
     pub nc: usize,
 }
-
-// The micro-kernels' tiles (MR x NR), read by the kernel files and by `blocking` below.
-const AVX2_MR: usize = 6;
-const AVX2_NR: usize = 16;
-const AVX512_MR: usize = 6;
-const AVX512_NR: usize = 32;
-const NEON_MR: usize = 8;
-const NEON_NR: usize = 8;
-const PORTABLE_MR: usize = 4;
-const PORTABLE_NR: usize = 8;
 
 impl Kernel {
     /// Every kernel, strongest first.
@@ -143,6 +146,8 @@ impl Kernel {
     /// CPU cannot run: a forced benchmark or test must not silently measure something else.
     pub fn selected() -> Kernel {
         static SELECTED: OnceLock<Kernel> = OnceLock::new();
+        // The caches are read once, here, with the kernel (see `Blocking::for_l2`).
+        Caches::detected();
         *SELECTED.get_or_init(|| match std::env::var(KERNEL_ENV) {
             Err(_) => Kernel::detect(),
             Ok(name) => {
@@ -161,48 +166,155 @@ impl Kernel {
         })
     }
 
-    /// The block sizes tuned for this kernel. The one place they are written down.
+    /// The block sizes `gemm` uses with this kernel: its [`MicroKernel::BLOCKING`], written
+    /// down in its own file, with MC fitted to this CPU's L2 ([`Blocking::for_l2`]).
+    ///
+    /// Panics for a kernel not compiled for this architecture (see [`Kernel::is_available`]).
     pub fn blocking(self) -> Blocking {
+        self.tuned_blocking().for_l2(Caches::detected().l2)
+    }
+
+    /// The kernel's own block sizes ([`MicroKernel::BLOCKING`]), before any fitting to
+    /// the caches.
+    ///
+    /// Panics for a kernel not compiled for this architecture (see [`Kernel::is_available`]).
+    pub fn tuned_blocking(self) -> Blocking {
         match self {
-            // 6 x 16 = 12 ymm accumulators + 2 for B + 1 broadcast of the 16 ymm registers.
-            // KC = 512: the textbook choice keeps the B~ micro-panel (KC x 16 x 4 B) in half
-            // of a 32 KiB L1, KC = 256, but on Zen 3 (fast L2, good prefetch) fewer passes
-            // over C won: k = 500 and 784 as 1 and 2 blocks, not 2 and 4, measured 5-12%
-            // faster for the batch-256 layers.
-            // MC = 120: A~ is up to 240 KiB of a 512 KiB (Zen 3) to 1 MiB L2.
-            Kernel::Avx2 => Blocking {
-                mr: AVX2_MR,
-                nr: AVX2_NR,
-                mc: 120,
-                kc: 512,
-                nc: 4080,
-            },
-            // 6 x 32 = 12 zmm accumulators, the AVX2 tile widened to 16 lanes. KC = 256:
-            // the B~ micro-panel is 32 KiB of a 48 KiB (Ice Lake and later) L1.
-            Kernel::Avx512 => Blocking {
-                mr: AVX512_MR,
-                nr: AVX512_NR,
-                mc: 144,
-                kc: 256,
-                nc: 4096,
-            },
-            // 8 x 8 = 16 q-register accumulators of the 32 NEON registers.
-            Kernel::Neon => Blocking {
-                mr: NEON_MR,
-                nr: NEON_NR,
-                mc: 128,
-                kc: 256,
-                nc: 4096,
-            },
-            Kernel::Portable => Blocking {
-                mr: PORTABLE_MR,
-                nr: PORTABLE_NR,
-                mc: 64,
-                kc: 256,
-                nc: 4096,
-            },
+            Kernel::Portable => Portable::BLOCKING,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => Avx2::BLOCKING,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => Avx512::BLOCKING,
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon => Neon::BLOCKING,
+            #[allow(unreachable_patterns)]
+            _ => panic!("kernel {self:?} is not compiled for this architecture"),
         }
     }
+}
+
+impl Blocking {
+    /// MC fitted to an L2 cache of `l2` bytes (the kernel's own MC when it is unknown):
+    /// the largest multiple of MR such that A~ (MC x KC floats) fills at most half of L2,
+    /// leaving the other half to the B~ micro-panel streaming past it, C's tiles and the
+    /// prefetches (as BLIS and faer size MC from L2). At least one MR panel.
+    ///
+    /// Only MC follows the cache. KC must not: LOOP 4 cuts each element's sum over k into
+    /// KC blocks, added into C one after another, so another KC rounds differently and
+    /// would change the results from one machine to the next. MC (and NC) only choose which
+    /// rows (columns) of C a block holds, never how an element's sum is formed: the results
+    /// are bit-identical whatever the L2 (tested in `gemm.rs`). NC stays the kernel's: B~
+    /// is meant for L3, which the cores share (a per-core share is not reported), and the
+    /// crate's products have n <= 4096 anyway.
+    ///
+    /// For example AVX2 (MR = 6, KC = 512, 2 KiB per row of A~): 512 KiB of L2 gives
+    /// MC = 126, 1 MiB 252, 2 MiB 510.
+    pub fn for_l2(self, l2: Option<usize>) -> Blocking {
+        let Some(l2) = l2 else {
+            return self;
+        };
+        let row_bytes = self.kc * std::mem::size_of::<f32>();
+        let mc = (l2 / 2 / row_bytes / self.mr * self.mr).max(self.mr);
+        Blocking { mc, ..self }
+    }
+}
+
+/// The cache sizes this CPU reports, in bytes (`None` where unknown).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caches {
+    /// The level-2 cache of one core (unified or data).
+    pub l2: Option<usize>,
+}
+
+impl Caches {
+    /// Read once per process, at kernel selection: on Linux from
+    /// `/sys/devices/system/cpu/cpu0/cache/index*/{level,type,size}`; elsewhere unknown (the
+    /// kernels' own block sizes are used).
+    pub fn detected() -> Caches {
+        static CACHES: OnceLock<Caches> = OnceLock::new();
+        *CACHES.get_or_init(|| Caches {
+            l2: sysfs_cache_bytes(2),
+        })
+    }
+}
+
+/// The size of cpu0's level-`level` data or unified cache from Linux's sysfs.
+fn sysfs_cache_bytes(level: usize) -> Option<usize> {
+    let read = |index: usize, file: &str| {
+        std::fs::read_to_string(format!(
+            "/sys/devices/system/cpu/cpu0/cache/index{index}/{file}"
+        ))
+        .ok()
+        .map(|s| s.trim().to_string())
+    };
+    (0..8).find_map(|index| {
+        let this_level: usize = read(index, "level")?.parse().ok()?;
+        let kind = read(index, "type")?;
+        if this_level != level || !(kind == "Unified" || kind == "Data") {
+            return None;
+        }
+        parse_cache_size(&read(index, "size")?)
+    })
+}
+
+/// "512K", "1M", "1024K" or "65536" (bytes) as bytes.
+fn parse_cache_size(s: &str) -> Option<usize> {
+    let (digits, unit) = match s.as_bytes().last()? {
+        b'K' => (&s[..s.len() - 1], 1 << 10),
+        b'M' => (&s[..s.len() - 1], 1 << 20),
+        b'G' => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    let n: usize = digits.parse().ok()?;
+    (n > 0).then_some(n * unit)
+}
+
+/// One family of micro-kernels: its tile and block sizes, and its two entries.
+///
+/// Implemented by a unit type per kernel file (`Portable`, `Avx2`, `Avx512`, `Neon`). The
+/// GEMM is generic over it, so a whole GEMM runs with one kernel fixed at compile time.
+pub(crate) trait MicroKernel {
+    /// The runtime name of this kernel (for the availability check).
+    const KERNEL: Kernel;
+    /// The tile (`mr` x `nr`) and the block sizes, see [`Blocking`].
+    const BLOCKING: Blocking;
+
+    /// `C[0..m, 0..n] = alpha * (A~ panel * B~ panel) + beta * C`, see [`microkernel`].
+    ///
+    /// # Safety
+    /// This CPU must run [`Self::KERNEL`]; the pointers must address what [`microkernel`]
+    /// checks: `a` kc * MR floats, `b` kc * NR, and the m x n tile of C.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile(
+        kc: usize,
+        alpha: f32,
+        a: *const f32,
+        b: *const f32,
+        beta: f32,
+        c: *mut f32,
+        rs_c: usize,
+        m: usize,
+        n: usize,
+    );
+
+    /// The skinny path, see [`dot_rows`].
+    ///
+    /// # Safety
+    /// This CPU must run [`Self::KERNEL`]; the pointers must address what [`dot_rows`]
+    /// checks: m rows of A (stride rs_a), n rows of B^T (stride k), m rows of C.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn dot_rows(
+        m: usize,
+        n: usize,
+        k: usize,
+        alpha: f32,
+        a: *const f32,
+        rs_a: usize,
+        bt: *const f32,
+        beta: f32,
+        c: *mut f32,
+        rs_c: usize,
+    );
 }
 
 /// `C[0..m, 0..n] = alpha * (A~ panel * B~ panel) + beta * C` for one tile.
@@ -211,10 +323,11 @@ impl Kernel {
 /// stored row by row (`b[p * NR + j]`), both zero-padded to full MR / NR. C's element (i, j)
 /// is `c[i * rs_c + j]`; only `m <= MR` rows and `n <= NR` columns are touched, and when
 /// `beta == 0` C is not read.
+/// Reached only through `gemm_with`, which asserted `K::KERNEL.is_available()` before it
+/// chose `K`.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-pub(crate) fn microkernel(
-    kernel: Kernel,
+pub(crate) fn microkernel<K: MicroKernel>(
     kc: usize,
     alpha: f32,
     a: &[f32],
@@ -225,63 +338,27 @@ pub(crate) fn microkernel(
     m: usize,
     n: usize,
 ) {
-    let Blocking { mr, nr, .. } = kernel.blocking();
+    let Blocking { mr, nr, .. } = K::BLOCKING;
     assert!(m >= 1 && m <= mr && n >= 1 && n <= nr, "tile ({m}, {n})");
     assert!(
         a.len() >= kc * mr && b.len() >= kc * nr,
         "short packed panels"
     );
     assert!(c.len() >= (m - 1) * rs_c + n, "C tile outside C");
-    match kernel {
-        Kernel::Portable => portable::microkernel(kc, alpha, a, b, beta, c, rs_c, m, n),
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `gemm_with` asserted `kernel.is_available()` (avx2 + fma); the asserts
-        // above keep every pointer the kernel forms inside `a`, `b` and `c`.
-        Kernel::Avx2 => unsafe {
-            avx2::microkernel(
-                kc,
-                alpha,
-                a.as_ptr(),
-                b.as_ptr(),
-                beta,
-                c.as_mut_ptr(),
-                rs_c,
-                m,
-                n,
-            )
-        },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above, with avx512f checked by `is_available`.
-        Kernel::Avx512 => unsafe {
-            avx512::microkernel(
-                kc,
-                alpha,
-                a.as_ptr(),
-                b.as_ptr(),
-                beta,
-                c.as_mut_ptr(),
-                rs_c,
-                m,
-                n,
-            )
-        },
-        #[cfg(target_arch = "aarch64")]
-        // SAFETY: as above, with neon checked by `is_available`.
-        Kernel::Neon => unsafe {
-            neon::microkernel(
-                kc,
-                alpha,
-                a.as_ptr(),
-                b.as_ptr(),
-                beta,
-                c.as_mut_ptr(),
-                rs_c,
-                m,
-                n,
-            )
-        },
-        #[allow(unreachable_patterns)]
-        _ => unreachable!("kernel {kernel:?} is not compiled for this architecture"),
+    // SAFETY: `gemm_with` asserted that this CPU runs `K` before dispatching to it; the
+    // asserts above keep every pointer the kernel forms inside `a`, `b` and `c`.
+    unsafe {
+        K::tile(
+            kc,
+            alpha,
+            a.as_ptr(),
+            b.as_ptr(),
+            beta,
+            c.as_mut_ptr(),
+            rs_c,
+            m,
+            n,
+        )
     }
 }
 
@@ -289,8 +366,7 @@ pub(crate) fn microkernel(
 /// and each of the `n` rows of `bt` (each of length k, row stride k: op(B) transposed),
 /// `C[i, j] = alpha * dot(a_i, bt_j) + beta * C[i, j]`, with `c[i * rs_c + j]`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn dot_rows(
-    kernel: Kernel,
+pub(crate) fn dot_rows<K: MicroKernel>(
     m: usize,
     n: usize,
     k: usize,
@@ -308,32 +384,90 @@ pub(crate) fn dot_rows(
     assert!(k >= 1 && a.len() >= (m - 1) * rs_a + k, "A rows outside A");
     assert!(bt.len() >= n * k, "short packed B^T");
     assert!(c.len() >= (m - 1) * rs_c + n, "C rows outside C");
-    match kernel {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: avx2 + fma are present (checked by `is_available` for both kernels, see
-        // there); the asserts above keep every pointer inside `a`, `bt` and `c`.
-        Kernel::Avx2 | Kernel::Avx512 => unsafe {
-            avx2::dot_rows(
-                m,
-                n,
-                k,
-                alpha,
-                a.as_ptr(),
-                rs_a,
-                bt.as_ptr(),
-                beta,
-                c.as_mut_ptr(),
-                rs_c,
-            )
-        },
-        // NEON is baseline on aarch64, so the compiler already vectorises the portable
-        // loops with it (and `mul_add` is one instruction there).
-        #[cfg(target_arch = "aarch64")]
-        Kernel::Neon => {
-            portable::dot_rows(m, n, k, alpha, a, rs_a, bt, beta, c, rs_c, f32::mul_add)
+    // SAFETY: as in `microkernel`: `gemm_with` checked the CPU, the asserts the slices.
+    unsafe {
+        K::dot_rows(
+            m,
+            n,
+            k,
+            alpha,
+            a.as_ptr(),
+            rs_a,
+            bt.as_ptr(),
+            beta,
+            c.as_mut_ptr(),
+            rs_c,
+        )
+    }
+}
+
+/// The write-back of an edge tile, shared by the SIMD kernels: `tile` holds alpha * AB for
+/// the whole MR x NR block, spilled from the registers; only its top-left m x n part lies
+/// inside C. `C = alpha * AB + beta * C` with one rounding (`mul_add`) per element, like
+/// the vector FMA of a full tile; when `beta == 0` C is not read.
+///
+/// `#[inline(always)]`, so that inside a `#[target_feature]` kernel the `mul_add` is the
+/// FMA instruction and not a library call.
+///
+/// # Safety
+/// `c[i * rs_c + j]` must be writable for `i < m <= MR`, `j < n <= NR`.
+#[inline(always)]
+pub(crate) unsafe fn write_back_edge<const NR: usize>(
+    tile: &[[f32; NR]],
+    beta: f32,
+    c: *mut f32,
+    rs_c: usize,
+    m: usize,
+    n: usize,
+) {
+    for (i, row) in tile.iter().enumerate().take(m) {
+        // SAFETY: i < m and j < n stay inside the tile of C (the caller's contract).
+        unsafe {
+            let ci = c.add(i * rs_c);
+            for (j, &ab) in row.iter().enumerate().take(n) {
+                let cij = ci.add(j);
+                *cij = if beta == 0.0 {
+                    ab
+                } else {
+                    beta.mul_add(*cij, ab)
+                };
+            }
         }
-        _ => portable::dot_rows(m, n, k, alpha, a, rs_a, bt, beta, c, rs_c, |x, y, z| {
-            x * y + z
-        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_sizes_parse_as_sysfs_writes_them() {
+        assert_eq!(parse_cache_size("512K"), Some(512 << 10));
+        assert_eq!(parse_cache_size("1M"), Some(1 << 20));
+        assert_eq!(parse_cache_size("2048K"), Some(2 << 20));
+        assert_eq!(parse_cache_size("65536"), Some(65536));
+        assert_eq!(parse_cache_size(""), None);
+        assert_eq!(parse_cache_size("K"), None);
+        assert_eq!(parse_cache_size("0K"), None);
+        assert_eq!(parse_cache_size("12X"), None);
+    }
+
+    #[test]
+    fn mc_fills_half_of_l2_in_whole_panels_and_nothing_else_moves() {
+        let avx2 = Blocking {
+            mr: 6,
+            nr: 16,
+            mc: 120,
+            kc: 512,
+            nc: 4080,
+        };
+        assert_eq!(avx2.for_l2(None), avx2);
+        assert_eq!(avx2.for_l2(Some(512 << 10)).mc, 126);
+        assert_eq!(avx2.for_l2(Some(1 << 20)).mc, 252);
+        assert_eq!(avx2.for_l2(Some(2 << 20)).mc, 510);
+        // A tiny cache still gets one MR panel.
+        assert_eq!(avx2.for_l2(Some(1024)).mc, 6);
+        let fitted = avx2.for_l2(Some(1 << 20));
+        assert_eq!(Blocking { mc: 120, ..fitted }, avx2);
     }
 }

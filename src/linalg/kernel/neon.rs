@@ -6,31 +6,74 @@
 
 use std::arch::aarch64::*;
 
-pub(super) const MR: usize = super::NEON_MR;
-pub(super) const NR: usize = super::NEON_NR;
+use super::{Blocking, Kernel, MicroKernel, write_back_edge};
+
+/// Rows of the tile.
+const MR: usize = 8;
+/// Columns of the tile.
+const NR: usize = 8;
 /// `q` vectors per row of the tile.
 const NV: usize = NR / 4;
 
-/// See `kernel::microkernel` for the contract.
-///
-/// # Safety
-/// The CPU must have neon; `a` must hold `kc * MR` floats, `b` `kc * NR`, and
-/// `c[i * rs_c + j]` must be writable for `i < m <= MR`, `j < n <= NR`.
-#[target_feature(enable = "neon")]
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn microkernel(
-    kc: usize,
-    alpha: f32,
-    a: *const f32,
-    b: *const f32,
-    beta: f32,
-    c: *mut f32,
-    rs_c: usize,
-    m: usize,
-    n: usize,
-) {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { microkernel_body(kc, alpha, a, b, beta, c, rs_c, m, n) }
+/// The NEON kernel family, see `MicroKernel`.
+pub(crate) struct Neon;
+
+impl MicroKernel for Neon {
+    const KERNEL: Kernel = Kernel::Neon;
+    // 8 x 8 = 16 q-register accumulators of the 32 NEON registers.
+    const BLOCKING: Blocking = Blocking {
+        mr: MR,
+        nr: NR,
+        mc: 128,
+        kc: 256,
+        nc: 4096,
+    };
+
+    /// See `kernel::microkernel` for the contract.
+    ///
+    /// # Safety
+    /// The CPU must have neon; `a` must hold `kc * MR` floats, `b` `kc * NR`, and
+    /// `c[i * rs_c + j]` must be writable for `i < m <= MR`, `j < n <= NR`.
+    #[target_feature(enable = "neon")]
+    unsafe fn tile(
+        kc: usize,
+        alpha: f32,
+        a: *const f32,
+        b: *const f32,
+        beta: f32,
+        c: *mut f32,
+        rs_c: usize,
+        m: usize,
+        n: usize,
+    ) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { microkernel_body(kc, alpha, a, b, beta, c, rs_c, m, n) }
+    }
+
+    unsafe fn dot_rows(
+        m: usize,
+        n: usize,
+        k: usize,
+        alpha: f32,
+        a: *const f32,
+        rs_a: usize,
+        bt: *const f32,
+        beta: f32,
+        c: *mut f32,
+        rs_c: usize,
+    ) {
+        // SAFETY: the caller's contract: the pointers address these lengths.
+        let (a, bt, c) = unsafe {
+            (
+                std::slice::from_raw_parts(a, (m - 1) * rs_a + k),
+                std::slice::from_raw_parts(bt, n * k),
+                std::slice::from_raw_parts_mut(c, (m - 1) * rs_c + n),
+            )
+        };
+        // NEON is baseline on aarch64, so the compiler already vectorises the portable
+        // loops with it (and `mul_add` is one instruction there).
+        super::portable::dot_rows(m, n, k, alpha, a, rs_a, bt, beta, c, rs_c, f32::mul_add)
+    }
 }
 
 #[inline(always)]
@@ -64,23 +107,14 @@ unsafe fn microkernel_body(
         }
 
         // Always through a spilled tile: simple, and the write-back is a small part of the
-        // work when kc is large.
+        // work when kc is large. alpha * AB is rounded once, as before the fused add.
+        let va = vdupq_n_f32(alpha);
         let mut tile = [[0.0f32; NR]; MR];
         for (row, acc_i) in tile.iter_mut().zip(&acc) {
             for (v, acc_iv) in acc_i.iter().enumerate() {
-                vst1q_f32(row.as_mut_ptr().add(4 * v), *acc_iv);
+                vst1q_f32(row.as_mut_ptr().add(4 * v), vmulq_f32(va, *acc_iv));
             }
         }
-        for (i, row) in tile.iter().enumerate().take(m) {
-            let ci = c.add(i * rs_c);
-            for (j, &ab) in row.iter().enumerate().take(n) {
-                let cij = ci.add(j);
-                *cij = if beta == 0.0 {
-                    alpha * ab
-                } else {
-                    beta.mul_add(*cij, alpha * ab)
-                };
-            }
-        }
+        write_back_edge(&tile, beta, c, rs_c, m, n);
     }
 }

@@ -5,8 +5,73 @@
 //! x86-64). It multiplies and adds separately: without a hardware FMA, `f32::mul_add` is a
 //! slow library call.
 
-pub(super) const MR: usize = super::PORTABLE_MR;
-pub(super) const NR: usize = super::PORTABLE_NR;
+use super::{Blocking, Kernel, MicroKernel};
+
+/// Rows of the tile.
+const MR: usize = 4;
+/// Columns of the tile.
+const NR: usize = 8;
+
+/// The portable kernel family, see `MicroKernel`.
+pub(crate) struct Portable;
+
+impl MicroKernel for Portable {
+    const KERNEL: Kernel = Kernel::Portable;
+    const BLOCKING: Blocking = Blocking {
+        mr: MR,
+        nr: NR,
+        mc: 64,
+        kc: 256,
+        nc: 4096,
+    };
+
+    unsafe fn tile(
+        kc: usize,
+        alpha: f32,
+        a: *const f32,
+        b: *const f32,
+        beta: f32,
+        c: *mut f32,
+        rs_c: usize,
+        m: usize,
+        n: usize,
+    ) {
+        // SAFETY: the caller's contract: the pointers address these lengths.
+        let (a, b, c) = unsafe {
+            (
+                std::slice::from_raw_parts(a, kc * MR),
+                std::slice::from_raw_parts(b, kc * NR),
+                std::slice::from_raw_parts_mut(c, (m - 1) * rs_c + n),
+            )
+        };
+        microkernel(kc, alpha, a, b, beta, c, rs_c, m, n)
+    }
+
+    unsafe fn dot_rows(
+        m: usize,
+        n: usize,
+        k: usize,
+        alpha: f32,
+        a: *const f32,
+        rs_a: usize,
+        bt: *const f32,
+        beta: f32,
+        c: *mut f32,
+        rs_c: usize,
+    ) {
+        // SAFETY: the caller's contract: the pointers address these lengths.
+        let (a, bt, c) = unsafe {
+            (
+                std::slice::from_raw_parts(a, (m - 1) * rs_a + k),
+                std::slice::from_raw_parts(bt, n * k),
+                std::slice::from_raw_parts_mut(c, (m - 1) * rs_c + n),
+            )
+        };
+        dot_rows(m, n, k, alpha, a, rs_a, bt, beta, c, rs_c, |x, y, z| {
+            x * y + z
+        })
+    }
+}
 
 /// See `kernel::microkernel` for the contract (the slices are already checked there).
 #[allow(clippy::too_many_arguments)]
