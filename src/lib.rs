@@ -18,6 +18,7 @@ pub mod cli;
 pub mod cluster;
 pub mod data;
 pub mod error;
+pub mod experiment;
 pub mod io;
 pub mod linalg;
 pub mod metrics;

@@ -274,8 +274,8 @@ fn a_run_stopped_between_updates_resumes_to_the_same_bits() {
 /// update, between updates), loaded, and continued, DEC ends exactly where it would have.
 #[test]
 fn checkpoint_files_resume_dec_to_the_same_bits() {
-    use deepcluster::cli::checkpoint::{self, Checkpoint};
-    use deepcluster::cli::schedule::PretrainOptimizer;
+    use deepcluster::experiment::checkpoint::{self, Checkpoint};
+    use deepcluster::experiment::schedule::PretrainOptimizer;
 
     let (x, _) = blobs();
     let (full, full_log) = train(1, &x);
