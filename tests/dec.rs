@@ -127,7 +127,7 @@ fn bits(m: &Matrix) -> Vec<u32> {
 #[test]
 fn dec_separates_blobs_and_updates_every_interval() {
     let (x, truth) = blobs();
-    let (mut dec, log) = train(1, &x);
+    let (dec, log) = train(1, &x);
     let iters: Vec<usize> = log.iter().map(|&(i, _)| i).collect();
     assert_eq!(iters, (0..=120).step_by(10).collect::<Vec<_>>());
     let pred = dec.predict(&x, 1.0);

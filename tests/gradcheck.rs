@@ -17,9 +17,10 @@
 
 use deepcluster::linalg::Matrix;
 use deepcluster::nn::{
-    Activation, Autoencoder, Init, activation_backward, activation_forward, dec_loss_backward,
-    dense_backward, dense_forward, kl_divergence, kl_divergence_backward, mse_backward,
-    mse_forward, soft_assignment_backward, soft_assignment_forward, target_distribution,
+    Activation, AeWorkspace, Autoencoder, Init, activation_backward, activation_forward,
+    dec_loss_backward, dense_backward, dense_forward, kl_divergence, kl_divergence_backward,
+    mse_backward, mse_forward, soft_assignment_backward, soft_assignment_forward,
+    target_distribution,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -458,7 +459,7 @@ fn check_autoencoder(
             .unwrap();
     }
     let x = random(5, 7, 0.0, 1.0, &mut rng);
-    let loss = ae.forward_backward(x.view());
+    let loss = ae.forward_backward(&mut AeWorkspace::new(&ae), x.view());
 
     let params: Vec<Vec<f64>> = ae.named_params().iter().map(|(_, m)| to64(m)).collect();
     let shapes: Vec<(usize, usize)> = ae.named_params().iter().map(|(_, m)| m.shape()).collect();
@@ -725,7 +726,8 @@ fn autoencoder_gradient_matches_its_own_f32_forward() {
     )
     .unwrap();
     let x = random(4, 8, 0.0, 1.0, &mut rng);
-    ae.forward_backward(x.view());
+    let mut ws = AeWorkspace::new(&ae);
+    ae.forward_backward(&mut ws, x.view());
     let grads: Vec<Vec<f32>> = ae
         .named_grads()
         .iter()
@@ -750,7 +752,7 @@ fn autoencoder_gradient_matches_its_own_f32_forward() {
                 ae.set_param(name, Matrix::from_vec(m.rows(), m.cols(), shifted))
                     .unwrap();
             }
-            ae.forward_backward(x.view()) as f64
+            ae.forward_backward(&mut ws, x.view()) as f64
         };
         numeric.push((loss_at(h) - loss_at(-h)) / (2.0 * h as f64));
         analytic.push(

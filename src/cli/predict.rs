@@ -35,7 +35,7 @@ fn predict(options: &PredictOptions) -> Result<()> {
             "no DEC model here; run `deepcluster DATA_DIR --method dec --out DIR` first",
         ));
     }
-    let (mut dec, alpha) = weights::load_dec(&model_path)?;
+    let (dec, alpha) = weights::load_dec(&model_path)?;
     let images = data::load_unlabelled(&options.data_dir)?;
     if images.images.cols() != dec.encoder.input_dim() {
         return Err(Error::data(

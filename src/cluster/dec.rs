@@ -30,7 +30,7 @@ use std::ops::ControlFlow;
 use crate::cluster::{KMeans, KMeansParams};
 use crate::linalg::{MatMut, MatRef, Matrix};
 use crate::nn::{
-    Mlp, Nesterov, Optimizer, Param, Sgd, dec_loss_backward, kl_divergence,
+    Mlp, Nesterov, Optimizer, Param, Sgd, Workspace, dec_loss_backward, kl_divergence,
     soft_assignment_forward, target_distribution,
 };
 use crate::{Error, Result};
@@ -177,7 +177,7 @@ impl Dec {
     /// The paper's initialisation (section 3.2): embed the fit set and take the centres of
     /// K-Means (with `kmeans.n_init` restarts) on the embeddings. Returns the K-Means fit too.
     pub fn init_with_kmeans(
-        mut encoder: Mlp,
+        encoder: Mlp,
         x: &Matrix,
         kmeans: &KMeansParams,
     ) -> Result<(Dec, KMeans)> {
@@ -192,7 +192,7 @@ impl Dec {
     }
 
     /// q for every row of x (N, d0), as (N, K).
-    pub fn soft_assign<'x>(&mut self, x: impl Into<MatRef<'x>>, alpha: f32) -> Matrix {
+    pub fn soft_assign<'x>(&self, x: impl Into<MatRef<'x>>, alpha: f32) -> Matrix {
         let z = self.encoder.predict(x); // z is (N, D)
         let mut q = Matrix::zeros(z.rows(), self.clusters());
         soft_assignment_forward(&mut q, &z, &self.centres, alpha);
@@ -200,7 +200,7 @@ impl Dec {
     }
 
     /// The hard clustering argmax_j q_ij of every row of x (N, d0).
-    pub fn predict<'x>(&mut self, x: impl Into<MatRef<'x>>, alpha: f32) -> Vec<usize> {
+    pub fn predict<'x>(&self, x: impl Into<MatRef<'x>>, alpha: f32) -> Vec<usize> {
         argmax_rows(&self.soft_assign(x, alpha))
     }
 
@@ -247,6 +247,7 @@ impl Dec {
         let mut q = Matrix::zeros(batch_size, k);
         let mut dz = Matrix::zeros(batch_size, d);
         let mut dmu = Matrix::zeros(k, d);
+        let mut ws = Workspace::new(&self.encoder);
         if state.target.rows() != 0 && state.target.shape() != (n, k) {
             return Err(Error::invalid(
                 "DEC",
@@ -308,7 +309,7 @@ impl Dec {
             let p_b = state.target.rows_range(start..end);
 
             // forward: z = f(x_b), q = soft_assignment(z, mu), L = KL(p || q)
-            let out = self.encoder.forward(x_b); // (b, D)
+            let out = self.encoder.forward(&mut ws, x_b); // (b, D)
             for i in 0..b {
                 z.row_mut(i).copy_from_slice(out.row(i));
             }
@@ -328,8 +329,6 @@ impl Dec {
 
             // backward: dL/dz and dL/dmu in closed form (eqs. 4, 5), then dL/dz through f
             let mut dz_b = MatMut::from_slice(&mut dz.as_mut_slice()[..b * d], b, d);
-            dz_b.as_mut_slice().fill(0.0);
-            dmu.as_mut_slice().fill(0.0);
             dec_loss_backward(
                 dz_b.reborrow(),
                 &mut dmu,
@@ -339,7 +338,7 @@ impl Dec {
                 &self.centres,
                 params.alpha,
             );
-            self.encoder.backward(dz_b.as_ref());
+            self.encoder.backward(&mut ws, dz_b.as_ref());
 
             // update: one SGD step over the encoder's weights and the centres together
             let mut all: Vec<Param<'_>> = self.encoder.params_mut();

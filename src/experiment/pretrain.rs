@@ -28,7 +28,7 @@ use crate::{Error, Result};
 /// The pretrained autoencoder and its codes of the fit and validation images.
 pub fn pretrain(ctx: &mut Context<'_>) -> Result<Pretrained> {
     let started = Instant::now();
-    let (mut ae, kmeans, loaded) = autoencoder(ctx)?;
+    let (ae, kmeans, loaded) = autoencoder(ctx)?;
     Ok(Pretrained {
         fit_codes: ae.encoder.predict(&ctx.fit.images), // (N_fit, D)
         validation_codes: ae.encoder.predict(&ctx.validation.images), // (N_val, D)

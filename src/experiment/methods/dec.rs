@@ -73,8 +73,7 @@ pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result
             return ControlFlow::Break(());
         }
         // Score the model as it is now on the validation images.
-        let mut model = u.model.clone();
-        let pred = model.predict(&validation.images, params.alpha);
+        let pred = u.model.predict(&validation.images, params.alpha);
         let row = saved
             .and_then(|()| metrics::score(truth, &pred))
             .map(|s| DecLogRow {
