@@ -46,7 +46,7 @@ fn model(x: &Matrix) -> Dec {
         seed: 11,
         ..KMeansParams::default()
     };
-    Dec::init_with_kmeans(encoder, x, &kmeans).unwrap().0
+    Dec::init_with_kmeans(encoder, x, &kmeans, 1.0).unwrap().0
 }
 
 fn params() -> DecParams {
@@ -130,7 +130,7 @@ fn dec_separates_blobs_and_updates_every_interval() {
     let (dec, log) = train(1, &x);
     let iters: Vec<usize> = log.iter().map(|&(i, _)| i).collect();
     assert_eq!(iters, (0..=120).step_by(10).collect::<Vec<_>>());
-    let pred = dec.predict(&x, 1.0);
+    let pred = dec.predict(&x);
     let scores = metrics::score(&truth, &pred).unwrap();
     assert!(scores.acc > 0.95 && scores.nmi > 0.85, "{scores:?}");
 }
@@ -217,10 +217,6 @@ fn impossible_parameters_are_errors() {
             learning_rate: f32::NAN,
             ..DecParams::default()
         },
-        DecParams {
-            alpha: 0.0,
-            ..DecParams::default()
-        },
     ] {
         let mut state = DecState::new(&p);
         let err = dec
@@ -228,6 +224,15 @@ fn impossible_parameters_are_errors() {
             .unwrap_err();
         assert!(!err.to_string().is_empty());
     }
+    // A kernel with no degrees of freedom.
+    dec.alpha = 0.0;
+    let p = DecParams::default();
+    let err = dec
+        .fit(&x, &p, &mut DecState::new(&p), &mut |_| {
+            ControlFlow::Continue(())
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("alpha"), "{err}");
 }
 
 #[test]
@@ -301,7 +306,7 @@ fn checkpoint_files_resume_dec_to_the_same_bits() {
         let mut log = Vec::new();
         dec.fit(&x, &p, &mut state, &mut |u| {
             if u.iter == at {
-                checkpoint::save_dec(&out, &args, u.model, u.state, p.alpha).unwrap();
+                checkpoint::save_dec(&out, &args, u.model, u.state).unwrap();
                 return ControlFlow::Break(());
             }
             log.push((u.iter, u.changed));
@@ -322,7 +327,7 @@ fn checkpoint_files_resume_dec_to_the_same_bits() {
     let mut log = Vec::new();
     let outcome = fit_logging_until_step(&mut dec, &x, &p, &mut state, &mut log, 33);
     assert_eq!(outcome, Stop::Interrupted);
-    checkpoint::save_dec(&out, &args, &dec, &state, p.alpha).unwrap();
+    checkpoint::save_dec(&out, &args, &dec, &state).unwrap();
     let dec = resume(&mut log);
     assert_eq!(log, full_log);
     assert_eq!(bits(&dec.centres), bits(&full.centres));

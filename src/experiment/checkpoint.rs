@@ -51,11 +51,7 @@ pub enum Snapshot<'a> {
         optimizer: &'a TrainOptimizer,
     },
     /// At (or between) DEC's target updates; see `TargetUpdate::state`.
-    Dec {
-        dec: &'a Dec,
-        state: &'a DecState,
-        alpha: f32,
-    },
+    Dec { dec: &'a Dec, state: &'a DecState },
 }
 
 /// Writes `snapshot` to `out/checkpoint.safetensors`, with `args` (the command line that
@@ -68,7 +64,7 @@ pub fn save(out: &Path, args: &[String], snapshot: &Snapshot<'_>) -> Result<()> 
             ae,
             optimizer,
         } => save_pretrain(out, args, (epoch, mid), ae, optimizer),
-        Snapshot::Dec { dec, state, alpha } => save_dec(out, args, dec, state, alpha),
+        Snapshot::Dec { dec, state } => save_dec(out, args, dec, state),
     }
 }
 
@@ -136,14 +132,8 @@ pub fn save_pretrain(
     weights::save_tensors(path(out), &tensors, &metadata)
 }
 
-pub fn save_dec(
-    out: &Path,
-    args: &[String],
-    dec: &Dec,
-    state: &DecState,
-    alpha: f32,
-) -> Result<()> {
-    let (mut tensors, mut metadata) = weights::dec_tensors(dec, alpha);
+pub fn save_dec(out: &Path, args: &[String], dec: &Dec, state: &DecState) -> Result<()> {
+    let (mut tensors, mut metadata) = weights::dec_tensors(dec);
     metadata.push(("phase".into(), "dec".into()));
     metadata.push(("iter".into(), state.iter.to_string()));
     metadata.push(args_metadata(args));
@@ -226,7 +216,7 @@ pub fn load(
             }
         }
         Some("dec") => {
-            let (dec, _alpha) = weights::dec_from(&path, &file)?;
+            let dec = weights::dec_from(&path, &file)?;
             let iter = number(&path, &file, "iter")? as usize;
             let labels = file
                 .get("dec.last_labels")

@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 use std::time::Instant;
 
 use crate::Result;
-use crate::cluster::dec::argmax_rows;
+use crate::cluster::dec::{ALPHA, argmax_rows};
 use crate::cluster::{Dec, DecState, Stop, TargetUpdate};
 use crate::experiment::checkpoint::{Checkpoint, Snapshot};
 use crate::experiment::methods::{Clustering, Pretrained};
@@ -37,7 +37,7 @@ pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result
                 .centroids
                 .clone();
             (
-                Dec::new(pretrained.ae.encoder.clone(), centres),
+                Dec::new(pretrained.ae.encoder.clone(), centres, ALPHA),
                 DecState::new(&params),
                 DecLog::new(ctx.out("dec_log.csv")),
             )
@@ -63,7 +63,6 @@ pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result
             observer.checkpoint(&Snapshot::Dec {
                 dec: u.model,
                 state: u.state,
-                alpha: params.alpha,
             })
         } else {
             Ok(())
@@ -73,7 +72,7 @@ pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result
             return ControlFlow::Break(());
         }
         // Score the model as it is now on the validation images.
-        let pred = u.model.predict(&validation.images, params.alpha);
+        let pred = u.model.predict(&validation.images);
         let row = saved
             .and_then(|()| metrics::score(truth, &pred))
             .map(|s| DecLogRow {
@@ -117,16 +116,15 @@ pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result
         observer.checkpoint(&Snapshot::Dec {
             dec: &dec,
             state: &state,
-            alpha: params.alpha,
         })?;
     }
     if stopped_at_update || stop == Stop::Interrupted {
         return Err(interrupted(ctx.config));
     }
     observer.finish(&format!("{stop:?} after {} steps", state.iter));
-    weights::save_dec(ctx.out(weights::DEC_FILE), &dec, params.alpha)?;
+    weights::save_dec(ctx.out(weights::DEC_FILE), &dec)?;
 
-    let q = dec.soft_assign(&ctx.validation.images, params.alpha); // (N_val, K)
+    let q = dec.soft_assign(&ctx.validation.images); // (N_val, K)
     let assignment = argmax_rows(&q);
     let confidence = q
         .iter_rows()
