@@ -129,22 +129,18 @@ fn named_tensors<'a>(prefix: &str, named: Vec<(String, &'a Matrix)>) -> Tensors<
         .collect()
 }
 
+/// The Keras name of a network's last activation (its code or output activation).
+fn last_activation(mlp: &Mlp) -> &'static str {
+    mlp.activations().last().map_or("linear", |a| a.name())
+}
+
 /// The autoencoder's parameters (names prefixed by `prefix`) and its architecture as
 /// metadata.
 pub fn autoencoder_tensors<'a>(
     ae: &'a Autoencoder,
     prefix: &str,
 ) -> (Tensors<'a>, Vec<(String, String)>) {
-    let code = ae
-        .encoder
-        .activations()
-        .last()
-        .map_or("linear", |a| a.name());
-    let output = ae
-        .decoder
-        .activations()
-        .last()
-        .map_or("linear", |a| a.name());
+    let (code, output) = (last_activation(&ae.encoder), last_activation(&ae.decoder));
     let metadata = vec![
         ("dims".to_string(), dims_text(&ae.dims())),
         ("code_activation".to_string(), code.to_string()),
@@ -182,11 +178,7 @@ pub fn dec_tensors(dec: &Dec) -> (Tensors<'_>, Vec<(String, String)>) {
         vec![dec.centres.rows(), dec.centres.cols()],
         dec.centres.as_slice(),
     ));
-    let code = dec
-        .encoder
-        .activations()
-        .last()
-        .map_or("linear", |a| a.name());
+    let code = last_activation(&dec.encoder);
     let metadata = vec![
         ("dims".to_string(), dims_text(&dec.encoder.dims())),
         ("code_activation".to_string(), code.to_string()),

@@ -272,20 +272,21 @@ impl Mlp {
 
     /// ("0.weight", W0 (d0, d1)), ("0.bias", b0 (1, d1)), ("1.weight", ...), ...
     pub fn named_params(&self) -> Vec<(String, &Matrix)> {
-        let mut out = Vec::with_capacity(2 * self.layers.len());
-        for (l, layer) in self.layers.iter().enumerate() {
-            out.push((format!("{l}.weight"), &layer.weight));
-            out.push((format!("{l}.bias"), &layer.bias));
-        }
-        out
+        self.named(|layer| [&layer.weight, &layer.bias])
     }
 
     /// The gradients under the same names as `named_params`.
     pub fn named_grads(&self) -> Vec<(String, &Matrix)> {
+        self.named(|layer| [&layer.dweight, &layer.dbias])
+    }
+
+    /// ("l.weight", pick(layer l)[0]), ("l.bias", pick(layer l)[1]) for every layer l.
+    fn named<'a>(&'a self, pick: fn(&'a Dense) -> [&'a Matrix; 2]) -> Vec<(String, &'a Matrix)> {
         let mut out = Vec::with_capacity(2 * self.layers.len());
         for (l, layer) in self.layers.iter().enumerate() {
-            out.push((format!("{l}.weight"), &layer.dweight));
-            out.push((format!("{l}.bias"), &layer.dbias));
+            let [weight, bias] = pick(layer);
+            out.push((format!("{l}.weight"), weight));
+            out.push((format!("{l}.bias"), bias));
         }
         out
     }

@@ -23,6 +23,13 @@ fn check_shapes(b: usize, k: usize, z: &MatRef<'_>, mu: &MatRef<'_>, what: &str)
     );
 }
 
+/// Sets every entry of m to 0 (row by row: m may be a strided view).
+fn zero_rows(m: &mut MatMut<'_>) {
+    for i in 0..m.rows() {
+        m.row_mut(i).fill(0.0);
+    }
+}
+
 /// q_ij = (1 + ||z_i - mu_j||^2 / alpha)^(-(alpha+1)/2) / sum_j' (same for j')  (eq. 1).
 /// q is (B, K), z is (B, D), mu is (K, D).
 #[track_caller]
@@ -82,12 +89,8 @@ pub fn soft_assignment_backward<'a, 'b, 'c, 'd, 'e, 'f>(
         "soft_assignment_backward: gradient shapes"
     );
     // Overwrite, as every backward does: zero, then sum the terms of each i and j.
-    for i in 0..dz.rows() {
-        dz.row_mut(i).fill(0.0);
-    }
-    for j in 0..dmu.rows() {
-        dmu.row_mut(j).fill(0.0);
-    }
+    zero_rows(&mut dz);
+    zero_rows(&mut dmu);
     let c = -(alpha + 1.0) / alpha;
     for i in 0..z.rows() {
         let (zi, qi, dqi) = (z.row(i), q.row(i), dq.row(i));
@@ -171,12 +174,8 @@ pub fn dec_loss_backward<'a, 'b, 'c, 'd, 'e, 'f>(
         "dec_loss_backward: shapes"
     );
     // Overwrite, as every backward does: zero, then sum the terms of each i and j.
-    for i in 0..dz.rows() {
-        dz.row_mut(i).fill(0.0);
-    }
-    for j in 0..dmu.rows() {
-        dmu.row_mut(j).fill(0.0);
-    }
+    zero_rows(&mut dz);
+    zero_rows(&mut dmu);
     let c = (alpha + 1.0) / alpha / z.rows() as f32;
     for i in 0..z.rows() {
         let (zi, pi, qi) = (z.row(i), p.row(i), q.row(i));
