@@ -3,21 +3,27 @@
 //! Unsupervised deep learning on images, from scratch: the three ways of clustering MNIST
 //! digits that the tutorial compares, and the pieces they are built from.
 //!
-//! Follow an image through the crate in this order:
+//! Read the core first, in the order its ideas build on each other:
 //!
-//! 1. [`data`]: PNG files listed in a CSV (or IDX files) become a `Matrix` (N, 784) in [0, 1].
-//! 2. [`linalg`]: `Matrix` and the GEMM that every layer and every K-Means step runs on.
-//! 3. [`nn`]: dense layers, activations, losses, optimisers and the stacked autoencoder,
-//!    each layer's forward and backward side by side.
-//! 4. [`cluster`]: K-Means++ and Deep Embedded Clustering (DEC).
-//! 5. [`metrics`]: NMI, accuracy through the Hungarian algorithm, ARI.
-//! 6. [`report`]: the results table, CSV logs, progress lines, pictures.
-//! 7. [`cli`]: the command-line front end; `main.rs` only calls into it.
+//! 1. [`linalg`]: `Matrix`, and `gemm_naive`, the triple loop every product means.
+//! 2. [`nn`]: dense layers, activations, losses, optimisers and the stacked autoencoder,
+//!    each layer's forward and backward side by side; DEC's soft assignment.
+//! 3. [`cluster`]: K-Means++ (`kmeans`), then Deep Embedded Clustering (`dec`).
+//! 4. [`metrics`]: NMI, accuracy through the Hungarian algorithm, ARI.
+//! 5. [`experiment`]: the comparison as one call: the presets, the table of methods, the
+//!    shared pretraining, checkpoints, and the observer through which a run reports.
+//!
+//! Then the appendices: the fast GEMM (BLIS loops, packing, micro-kernels) in [`linalg`];
+//! [`data`] (PNG files listed in a CSV, or IDX files, become a `Matrix` (N, 784) in [0, 1]);
+//! [`report`] and [`io`] (table, logs, pictures, the page; safetensors, weights, atomic
+//! writes); [`cli`], the command-line face (arguments -> configuration -> call -> print),
+//! which `main.rs` only calls into.
 
 pub mod cli;
 pub mod cluster;
 pub mod data;
 pub mod error;
+pub mod experiment;
 pub mod io;
 pub mod linalg;
 pub mod manifold;

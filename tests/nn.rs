@@ -8,8 +8,9 @@ use std::ops::ControlFlow;
 use deepcluster::Error;
 use deepcluster::linalg::Matrix;
 use deepcluster::nn::{
-    Activation, Adam, Autoencoder, EpochReport, FitConfig, Init, Mlp, Nesterov, Optimizer, Param,
-    Sgd, kl_divergence, soft_assignment_forward, target_distribution, tensor_shape,
+    Activation, Adam, AeWorkspace, Autoencoder, EpochReport, FitConfig, Init, Mlp, Nesterov,
+    Optimizer, Param, Sgd, Workspace, kl_divergence, soft_assignment_forward, target_distribution,
+    tensor_shape,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -319,8 +320,9 @@ fn wide_training_is_bit_identical_whatever_the_thread_count() {
 fn backward_overwrites_the_gradients() {
     let x = toy_data(20);
     let mut ae = toy_autoencoder(2);
+    let mut ws = AeWorkspace::new(&ae);
     let mut gradients = || -> Vec<Matrix> {
-        ae.forward_backward(x.view());
+        ae.forward_backward(&mut ws, x.view());
         ae.named_grads()
             .into_iter()
             .map(|(_, g)| g.clone())
@@ -550,18 +552,18 @@ fn parameters_are_named_shaped_and_settable() {
 #[test]
 fn encode_batches_internally_and_agrees_with_one_forward() {
     let x = toy_data(600); // 256 + 256 + 88 rows
-    let mut ae = toy_autoencoder(3);
+    let ae = toy_autoencoder(3);
     let codes = ae.encode(&x);
     assert_eq!(codes.shape(), (600, 2));
     let mut rng = StdRng::seed_from_u64(3);
-    let mut mlp = Mlp::new(
+    let mlp = Mlp::new(
         &[12, 16, 8, 2],
         &[Activation::Relu, Activation::Relu, Activation::Identity],
         Init::GlorotUniform,
         &mut rng,
     )
     .unwrap();
-    let all_at_once = mlp.forward(x.view()).to_matrix();
+    let all_at_once = mlp.forward(&mut Workspace::new(&mlp), x.view()).to_matrix();
     for (a, b) in codes.as_slice().iter().zip(all_at_once.as_slice()) {
         assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()));
     }
@@ -574,15 +576,16 @@ fn a_smaller_batch_after_a_larger_one_reuses_buffers_cleanly() {
     let x = toy_data(9);
     let small = x.rows_range(0..5);
     let mut fresh = toy_autoencoder(5);
-    let want_loss = fresh.forward_backward(small);
+    let want_loss = fresh.forward_backward(&mut AeWorkspace::new(&fresh), small);
     let want: Vec<(String, Matrix)> = fresh
         .named_grads()
         .into_iter()
         .map(|(n, m)| (n, m.clone()))
         .collect();
     let mut reused = toy_autoencoder(5);
-    reused.forward_backward(x.view());
-    let got_loss = reused.forward_backward(small);
+    let mut ws = AeWorkspace::new(&reused);
+    reused.forward_backward(&mut ws, x.view());
+    let got_loss = reused.forward_backward(&mut ws, small);
     let got: Vec<(String, Matrix)> = reused
         .named_grads()
         .into_iter()
@@ -608,4 +611,64 @@ fn activations_parse_from_their_keras_names() {
         "tanh".parse::<Activation>(),
         Err(Error::Invalid { .. })
     ));
+}
+
+/// nn/mod.rs's one convention: every backward overwrites its gradient buffers. Each is run
+/// into buffers full of garbage and into zeroed ones; the results must be the same bits.
+#[test]
+fn every_backward_overwrites_its_gradient_buffers() {
+    use deepcluster::nn::{
+        activation_backward, dec_loss_backward, dense_backward, kl_divergence_backward,
+        mse_backward, soft_assignment_backward,
+    };
+    let mut rng = StdRng::seed_from_u64(21);
+    let mut random = |r: usize, c: usize| {
+        Matrix::from_vec(
+            r,
+            c,
+            (0..r * c).map(|_| rng.random_range(0.05..1.0)).collect(),
+        )
+    };
+    let (x, w, dy, y) = (random(6, 5), random(5, 4), random(6, 4), random(6, 4));
+    let (z, mu) = (random(6, 3), random(4, 3));
+    let mut q = Matrix::zeros(6, 4);
+    soft_assignment_forward(&mut q, &z, &mu, 1.0);
+    let p = target_distribution(&q);
+    let garbage = |m: &Matrix| Matrix::from_vec(m.rows(), m.cols(), vec![7.5; m.rows() * m.cols()]);
+    // Runs `backward` into zeroed buffers of these shapes and into garbage-filled ones.
+    let both = |shapes: &[(usize, usize)], backward: &dyn Fn(&mut [Matrix])| {
+        let mut zeroed: Vec<Matrix> = shapes.iter().map(|&(r, c)| Matrix::zeros(r, c)).collect();
+        let mut dirty: Vec<Matrix> = zeroed.iter().map(garbage).collect();
+        backward(&mut zeroed);
+        backward(&mut dirty);
+        assert_eq!(zeroed, dirty);
+    };
+    both(&[(6, 5), (5, 4), (1, 4)], &|g| {
+        let [dx, dw, db] = g else { unreachable!() };
+        dense_backward(
+            Some(dx.view_mut()),
+            dw.view_mut(),
+            db.as_mut_slice(),
+            dy.view(),
+            x.view(),
+            w.view(),
+        );
+    });
+    for act in [Activation::Relu, Activation::Sigmoid, Activation::Identity] {
+        both(&[(6, 4)], &|g| {
+            activation_backward(g[0].as_mut_slice(), dy.as_slice(), y.as_slice(), act)
+        });
+    }
+    both(&[(6, 4)], &|g| {
+        mse_backward(g[0].view_mut(), y.view(), dy.view())
+    });
+    both(&[(6, 4)], &|g| kl_divergence_backward(&mut g[0], &p, &q));
+    both(&[(6, 3), (4, 3)], &|g| {
+        let (dz, dmu) = g.split_at_mut(1);
+        soft_assignment_backward(&mut dz[0], &mut dmu[0], &dy, &q, &z, &mu, 1.0)
+    });
+    both(&[(6, 3), (4, 3)], &|g| {
+        let (dz, dmu) = g.split_at_mut(1);
+        dec_loss_backward(&mut dz[0], &mut dmu[0], &p, &q, &z, &mu, 1.0)
+    });
 }

@@ -1,11 +1,10 @@
 //! The command users run, end to end on the fixture data with a tiny schedule: every file
-//! it writes, the same bits for one and two threads, a run killed at a random point (or
-//! stopped by Ctrl-C) and resumed ending exactly like an uninterrupted one, `predict`, and
-//! one-line errors for impossible options.
+//! it writes, `predict`, `--resume` (of a run stopped at a fixed step), and one-line errors for impossible options. (Stopping
+//! and resuming at every kind of point, threads and the unlabelled images are tested on the
+//! library in `tests/experiment.rs`.)
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_deepcluster");
 
@@ -105,6 +104,48 @@ fn no_temporaries(dir: &Path) {
     }
 }
 
+/// `--resume` through the binary: a run stopped deterministically (the library's observer
+/// asks for a stop after the 40th step; the checkpoint carries the command line, as the
+/// binary's own observer writes it) is resumed by the binary to the bits of a full run.
+fn the_binary_resumes_a_stopped_run_to_the_same_bits(full: &Path) {
+    use deepcluster::cli::args::{Parsed, parse_run};
+    use deepcluster::experiment::{self, Observer, Snapshot, checkpoint};
+
+    struct StopAt(usize, Vec<String>, PathBuf);
+    impl Observer for StopAt {
+        fn should_stop(&mut self) -> bool {
+            self.0 = self.0.saturating_sub(1);
+            self.0 == 0
+        }
+        fn checkpoint(&mut self, snapshot: &Snapshot<'_>) -> deepcluster::Result<()> {
+            checkpoint::save(&self.2, &self.1, snapshot)
+        }
+    }
+
+    let stopped = scratch("stopped");
+    let args = tiny(&stopped);
+    let Parsed::Run(options) = parse_run(&args).unwrap() else {
+        panic!("not a run")
+    };
+    let config = deepcluster::cli::run::config(&options);
+    let mut observer = StopAt(40, args.clone(), stopped.clone());
+    let outcome = experiment::run(&config, None, &mut observer);
+    assert!(matches!(
+        outcome,
+        Err(deepcluster::Error::Interrupted { .. })
+    ));
+    assert!(stopped.join("checkpoint.safetensors").is_file());
+    ok(Command::new(BIN)
+        .arg("--resume")
+        .arg(&stopped)
+        .arg("--quiet")
+        .output()
+        .unwrap());
+    same_outputs(full, &stopped);
+    no_temporaries(&stopped);
+    std::fs::remove_dir_all(&stopped).unwrap();
+}
+
 #[test]
 fn the_run_writes_every_file_with_scores_in_range() {
     let out = scratch("files");
@@ -182,123 +223,10 @@ fn the_run_writes_every_file_with_scores_in_range() {
     assert_eq!(predictions.lines().next(), Some("filename,cluster"));
     assert_eq!(predictions.lines().count(), 1 + test_rows);
     assert!(gallery.join("gallery/overview.png").is_file());
+
+    the_binary_resumes_a_stopped_run_to_the_same_bits(&out);
     std::fs::remove_dir_all(&out).unwrap();
     std::fs::remove_dir_all(&gallery).unwrap();
-}
-
-#[test]
-fn one_and_two_threads_give_the_same_bits() {
-    let (a, b) = (scratch("threads1"), scratch("threads2"));
-    ok(run(&tiny(&a), 1));
-    ok(run(&tiny(&b), 2));
-    same_outputs(&a, &b);
-    std::fs::remove_dir_all(&a).unwrap();
-    std::fs::remove_dir_all(&b).unwrap();
-}
-
-/// Waits until the run has written its first checkpoint, then a random while longer.
-fn wait_for_checkpoint_then_some(out: &Path, child: &mut std::process::Child) -> bool {
-    let start = Instant::now();
-    while !out.join("checkpoint.safetensors").exists() {
-        if child.try_wait().unwrap().is_some() || start.elapsed() > Duration::from_secs(120) {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    // "Random" from the clock: the point of the kill varies from run to run.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    std::thread::sleep(Duration::from_millis(u64::from(nanos % 1500)));
-    true
-}
-
-#[test]
-fn a_killed_run_resumes_to_the_same_bits() {
-    let (full, killed) = (scratch("full"), scratch("killed"));
-    ok(run(&tiny(&full), 2));
-    let mut child = Command::new(BIN)
-        .args(tiny(&killed))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let checkpointed = wait_for_checkpoint_then_some(&killed, &mut child);
-    child.kill().unwrap(); // SIGKILL on unix
-    child.wait().unwrap();
-    assert!(checkpointed, "the run wrote no checkpoint");
-    if !killed.join("results.csv").exists() {
-        ok(Command::new(BIN)
-            .arg("--resume")
-            .arg(&killed)
-            .arg("--quiet")
-            .output()
-            .unwrap());
-    }
-    same_outputs(&full, &killed);
-    no_temporaries(&killed);
-    std::fs::remove_dir_all(&full).unwrap();
-    std::fs::remove_dir_all(&killed).unwrap();
-}
-
-#[cfg(unix)]
-#[test]
-fn ctrl_c_stops_with_a_checkpoint_and_resumes_to_the_same_bits() {
-    let (full, stopped) = (scratch("full-int"), scratch("sigint"));
-    ok(run(&tiny(&full), 2));
-    let mut child = Command::new(BIN)
-        .args(tiny(&stopped))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    assert!(
-        wait_for_checkpoint_then_some(&stopped, &mut child),
-        "the run wrote no checkpoint"
-    );
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            stderr.contains("interrupted; resume with --resume"),
-            "{stderr}"
-        );
-        assert!(stopped.join("checkpoint.safetensors").is_file());
-        no_temporaries(&stopped);
-        ok(Command::new(BIN)
-            .arg("--resume")
-            .arg(&stopped)
-            .arg("--quiet")
-            .output()
-            .unwrap());
-    }
-    same_outputs(&full, &stopped);
-    std::fs::remove_dir_all(&full).unwrap();
-    std::fs::remove_dir_all(&stopped).unwrap();
-}
-
-#[test]
-fn unlabelled_images_are_fitted_and_only_labelled_ones_scored() {
-    let out = scratch("unlabelled");
-    let mut args = tiny(&out);
-    args.extend(["--method", "kmeans", "--unlabelled"].map(String::from));
-    ok(run(&args, 2));
-    // 147 fitted labelled images plus test.csv's 90; the 63 validation images are scored.
-    let report = std::fs::read_to_string(out.join("index.html")).unwrap();
-    assert!(
-        report.contains("(237 fit images, 63 validation images)")
-            && report.contains("protocol: split + unlabelled"),
-        "{report}"
-    );
-    let results = std::fs::read_to_string(out.join("results.csv")).unwrap();
-    assert!(results.lines().nth(1).unwrap().starts_with("kmeans,"));
-    std::fs::remove_dir_all(&out).unwrap();
 }
 
 /// A one-line message on stderr, exit status 1 (not a panic's 101).

@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 
+pub use crate::experiment::Preset;
 use crate::{Error, Result};
 
 /// Which of the article's three pipelines to run.
@@ -21,15 +22,6 @@ pub enum Method {
     Dec,
     /// All three, one after the other (the article's comparison).
     All,
-}
-
-/// The training schedule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Preset {
-    /// A short schedule that finishes all three methods in minutes on two cores.
-    Quick,
-    /// The reference implementation's schedule (300 pretraining epochs, SGD lr 1).
-    Paper,
 }
 
 /// Which images are fitted and which are scored.
@@ -49,15 +41,6 @@ impl Method {
             Method::Ae => "ae",
             Method::Dec => "dec",
             Method::All => "all",
-        }
-    }
-}
-
-impl Preset {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Preset::Quick => "quick",
-            Preset::Paper => "paper",
         }
     }
 }

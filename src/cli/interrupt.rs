@@ -1,5 +1,6 @@
-//! Ctrl-C: the first SIGINT only raises a flag; training loops look at it at their next
-//! boundary (an epoch of pretraining, a target update of DEC), write a checkpoint and stop
+//! Ctrl-C: the first SIGINT only raises a flag. The command line's observer hands it to the
+//! experiment as `should_stop`, which is asked after every SGD step (pretraining and DEC)
+//! and at every epoch end and target update; the run then writes a checkpoint and stops
 //! cleanly, so no output file is left half-written. A second Ctrl-C kills at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -10,13 +10,11 @@
 use crate::{Error, Result};
 
 pub mod args;
-pub mod checkpoint;
 pub mod evaluate;
 pub mod interrupt;
 pub mod make_dataset;
 pub mod predict;
 pub mod run;
-pub mod schedule;
 
 pub fn main(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {

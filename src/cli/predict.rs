@@ -35,7 +35,7 @@ fn predict(options: &PredictOptions) -> Result<()> {
             "no DEC model here; run `deepcluster DATA_DIR --method dec --out DIR` first",
         ));
     }
-    let (mut dec, alpha) = weights::load_dec(&model_path)?;
+    let dec = weights::load_dec(&model_path)?;
     let images = data::load_unlabelled(&options.data_dir)?;
     if images.images.cols() != dec.encoder.input_dim() {
         return Err(Error::data(
@@ -53,7 +53,7 @@ fn predict(options: &PredictOptions) -> Result<()> {
         images.len(),
         options.data_dir.display()
     ));
-    let q = dec.soft_assign(&images.images, alpha); // (N, K)
+    let q = dec.soft_assign(&images.images); // (N, K)
     let assignment = argmax_rows(&q);
     let confidence: Vec<f32> = q
         .iter_rows()

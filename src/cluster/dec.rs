@@ -30,17 +30,18 @@ use std::ops::ControlFlow;
 use crate::cluster::{KMeans, KMeansParams};
 use crate::linalg::{MatMut, MatRef, Matrix};
 use crate::nn::{
-    Mlp, Nesterov, Optimizer, Param, Sgd, dec_loss_backward, kl_divergence,
+    Mlp, Nesterov, Optimizer, Param, Sgd, Workspace, dec_loss_backward, kl_divergence,
     soft_assignment_forward, target_distribution,
 };
 use crate::{Error, Result};
 
-/// DEC's hyper-parameters; `Default` is the reference implementation's.
+/// The degrees of freedom of the Student's t kernel: 1 in the paper (no cross-validation
+/// without labels).
+pub const ALPHA: f32 = 1.0;
+
+/// DEC's training hyper-parameters; `Default` is the reference implementation's.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DecParams {
-    /// Degrees of freedom of the Student's t kernel (1 in the paper: no cross-validation
-    /// without labels).
-    pub alpha: f32,
     /// SGD learning rate.
     pub learning_rate: f32,
     /// SGD momentum.
@@ -57,7 +58,6 @@ pub struct DecParams {
 impl Default for DecParams {
     fn default() -> Self {
         DecParams {
-            alpha: 1.0,
             learning_rate: 0.01,
             momentum: 0.9,
             batch_size: 256,
@@ -72,9 +72,6 @@ impl DecParams {
     /// Rejects values under which training cannot run (one-line `Error::Invalid`).
     pub fn validate(&self) -> Result<()> {
         let bad = |what: &str, problem: &str| Err(Error::invalid(what, problem));
-        if !(self.alpha > 0.0 && self.alpha.is_finite()) {
-            return bad("DEC alpha", "must be a positive number");
-        }
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
             return bad("DEC learning rate", "must be a positive number");
         }
@@ -94,12 +91,14 @@ impl DecParams {
     }
 }
 
-/// The DEC model: the encoder f and the cluster centres mu.
+/// The DEC model, one unit: the encoder f, the cluster centres mu and the kernel's alpha.
 #[derive(Clone, Debug)]
 pub struct Dec {
     pub encoder: Mlp,
     /// mu is (K, D), D the encoder's output width.
     pub centres: Matrix,
+    /// The Student's t kernel's degrees of freedom (eq. 1).
+    pub alpha: f32,
 }
 
 /// Where a DEC run stands; everything a checkpoint needs besides the model, so that a
@@ -161,9 +160,9 @@ pub enum Stop {
 }
 
 impl Dec {
-    /// Wraps an encoder (d0 -> D) and centres mu (K, D).
+    /// Wraps an encoder (d0 -> D), centres mu (K, D) and alpha.
     #[track_caller]
-    pub fn new(encoder: Mlp, centres: Matrix) -> Self {
+    pub fn new(encoder: Mlp, centres: Matrix, alpha: f32) -> Self {
         assert_eq!(
             centres.cols(),
             encoder.output_dim(),
@@ -171,19 +170,24 @@ impl Dec {
             centres.shape(),
             encoder.output_dim()
         );
-        Dec { encoder, centres }
+        Dec {
+            encoder,
+            centres,
+            alpha,
+        }
     }
 
     /// The paper's initialisation (section 3.2): embed the fit set and take the centres of
     /// K-Means (with `kmeans.n_init` restarts) on the embeddings. Returns the K-Means fit too.
     pub fn init_with_kmeans(
-        mut encoder: Mlp,
+        encoder: Mlp,
         x: &Matrix,
         kmeans: &KMeansParams,
+        alpha: f32,
     ) -> Result<(Dec, KMeans)> {
         let z = encoder.predict(x); // z is (N, D)
         let fitted = kmeans.fit(z.view())?;
-        Ok((Dec::new(encoder, fitted.centroids.clone()), fitted))
+        Ok((Dec::new(encoder, fitted.centroids.clone(), alpha), fitted))
     }
 
     /// K, the number of clusters.
@@ -192,16 +196,16 @@ impl Dec {
     }
 
     /// q for every row of x (N, d0), as (N, K).
-    pub fn soft_assign<'x>(&mut self, x: impl Into<MatRef<'x>>, alpha: f32) -> Matrix {
+    pub fn soft_assign<'x>(&self, x: impl Into<MatRef<'x>>) -> Matrix {
         let z = self.encoder.predict(x); // z is (N, D)
         let mut q = Matrix::zeros(z.rows(), self.clusters());
-        soft_assignment_forward(&mut q, &z, &self.centres, alpha);
+        soft_assignment_forward(&mut q, &z, &self.centres, self.alpha);
         q
     }
 
     /// The hard clustering argmax_j q_ij of every row of x (N, d0).
-    pub fn predict<'x>(&mut self, x: impl Into<MatRef<'x>>, alpha: f32) -> Vec<usize> {
-        argmax_rows(&self.soft_assign(x, alpha))
+    pub fn predict<'x>(&self, x: impl Into<MatRef<'x>>) -> Vec<usize> {
+        argmax_rows(&self.soft_assign(x))
     }
 
     /// Trains encoder and centres on the rows of x (N, d0) until convergence, `max_iter`
@@ -231,6 +235,10 @@ impl Dec {
         stop: &dyn Fn() -> bool,
     ) -> Result<Stop> {
         params.validate()?;
+        if !(self.alpha > 0.0 && self.alpha.is_finite()) {
+            return Err(Error::invalid("DEC alpha", "must be a positive number"));
+        }
+        let alpha = self.alpha;
         let n = x.rows();
         if n == 0 {
             return Err(Error::invalid("DEC", "no images to cluster"));
@@ -247,6 +255,7 @@ impl Dec {
         let mut q = Matrix::zeros(batch_size, k);
         let mut dz = Matrix::zeros(batch_size, d);
         let mut dmu = Matrix::zeros(k, d);
+        let mut ws = Workspace::new(&self.encoder);
         if state.target.rows() != 0 && state.target.shape() != (n, k) {
             return Err(Error::invalid(
                 "DEC",
@@ -262,7 +271,7 @@ impl Dec {
             if state.iter.is_multiple_of(params.update_interval) || state.target.rows() == 0 {
                 // The target distribution over the whole fit set (eq. 3), held fixed until
                 // the next update so that the network chases a stable target.
-                let q_all = self.soft_assign(x, params.alpha);
+                let q_all = self.soft_assign(x);
                 let target = target_distribution(&q_all);
                 let labels = argmax_rows(&q_all);
                 let changed = if state.last_labels.len() == n {
@@ -308,13 +317,13 @@ impl Dec {
             let p_b = state.target.rows_range(start..end);
 
             // forward: z = f(x_b), q = soft_assignment(z, mu), L = KL(p || q)
-            let out = self.encoder.forward(x_b); // (b, D)
+            let out = self.encoder.forward(&mut ws, x_b); // (b, D)
             for i in 0..b {
                 z.row_mut(i).copy_from_slice(out.row(i));
             }
             let z_b = z.rows_range(0..b); // (b, D)
             let mut q_b = MatMut::from_slice(&mut q.as_mut_slice()[..b * k], b, k);
-            soft_assignment_forward(q_b.reborrow(), z_b, &self.centres, params.alpha);
+            soft_assignment_forward(q_b.reborrow(), z_b, &self.centres, alpha);
             let q_b = q_b.as_ref();
             let loss = kl_divergence(p_b, q_b);
             if !loss.is_finite() {
@@ -328,8 +337,6 @@ impl Dec {
 
             // backward: dL/dz and dL/dmu in closed form (eqs. 4, 5), then dL/dz through f
             let mut dz_b = MatMut::from_slice(&mut dz.as_mut_slice()[..b * d], b, d);
-            dz_b.as_mut_slice().fill(0.0);
-            dmu.as_mut_slice().fill(0.0);
             dec_loss_backward(
                 dz_b.reborrow(),
                 &mut dmu,
@@ -337,9 +344,9 @@ impl Dec {
                 q_b,
                 z_b,
                 &self.centres,
-                params.alpha,
+                alpha,
             );
-            self.encoder.backward(dz_b.as_ref());
+            self.encoder.backward(&mut ws, dz_b.as_ref());
 
             // update: one SGD step over the encoder's weights and the centres together
             let mut all: Vec<Param<'_>> = self.encoder.params_mut();

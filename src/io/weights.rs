@@ -129,22 +129,18 @@ fn named_tensors<'a>(prefix: &str, named: Vec<(String, &'a Matrix)>) -> Tensors<
         .collect()
 }
 
+/// The Keras name of a network's last activation (its code or output activation).
+fn last_activation(mlp: &Mlp) -> &'static str {
+    mlp.activations().last().map_or("linear", |a| a.name())
+}
+
 /// The autoencoder's parameters (names prefixed by `prefix`) and its architecture as
 /// metadata.
 pub fn autoencoder_tensors<'a>(
     ae: &'a Autoencoder,
     prefix: &str,
 ) -> (Tensors<'a>, Vec<(String, String)>) {
-    let code = ae
-        .encoder
-        .activations()
-        .last()
-        .map_or("linear", |a| a.name());
-    let output = ae
-        .decoder
-        .activations()
-        .last()
-        .map_or("linear", |a| a.name());
+    let (code, output) = (last_activation(&ae.encoder), last_activation(&ae.decoder));
     let metadata = vec![
         ("dims".to_string(), dims_text(&ae.dims())),
         ("code_activation".to_string(), code.to_string()),
@@ -175,28 +171,24 @@ pub fn autoencoder_from(path: &Path, file: &SafeTensors, prefix: &str) -> Result
 }
 
 /// DEC's encoder parameters, its centres (`centres`) and metadata (dims, alpha).
-pub fn dec_tensors(dec: &Dec, alpha: f32) -> (Tensors<'_>, Vec<(String, String)>) {
+pub fn dec_tensors(dec: &Dec) -> (Tensors<'_>, Vec<(String, String)>) {
     let mut tensors = named_tensors("", dec.encoder.named_params());
     tensors.push((
         "centres".to_string(),
         vec![dec.centres.rows(), dec.centres.cols()],
         dec.centres.as_slice(),
     ));
-    let code = dec
-        .encoder
-        .activations()
-        .last()
-        .map_or("linear", |a| a.name());
+    let code = last_activation(&dec.encoder);
     let metadata = vec![
         ("dims".to_string(), dims_text(&dec.encoder.dims())),
         ("code_activation".to_string(), code.to_string()),
-        ("alpha".to_string(), alpha.to_string()),
+        ("alpha".to_string(), dec.alpha.to_string()),
     ];
     (tensors, metadata)
 }
 
-/// Rebuilds a DEC model (and its alpha) from the tensors and metadata of `dec_tensors`.
-pub fn dec_from(path: &Path, file: &SafeTensors) -> Result<(Dec, f32)> {
+/// Rebuilds a DEC model (alpha included) from the tensors and metadata of `dec_tensors`.
+pub fn dec_from(path: &Path, file: &SafeTensors) -> Result<Dec> {
     let dims = parse_dims(path, file)?;
     let code = parse_activation(path, file, "code_activation")?;
     let alpha: f32 = file
@@ -231,7 +223,7 @@ pub fn dec_from(path: &Path, file: &SafeTensors) -> Result<(Dec, f32)> {
         ));
     }
     let centres = Matrix::from_vec(centres.shape[0], d, centres.data.clone());
-    Ok((Dec::new(encoder, centres), alpha))
+    Ok(Dec::new(encoder, centres, alpha))
 }
 
 /// Writes every autoencoder parameter to `path` (atomically).
@@ -246,14 +238,14 @@ pub fn load_autoencoder(path: impl AsRef<Path>) -> Result<Autoencoder> {
     autoencoder_from(path, &safetensors::load(path)?, "")
 }
 
-/// Writes DEC's encoder and centres to `path` (atomically).
-pub fn save_dec(path: impl AsRef<Path>, dec: &Dec, alpha: f32) -> Result<()> {
-    let (tensors, metadata) = dec_tensors(dec, alpha);
+/// Writes DEC's encoder, centres and alpha to `path` (atomically).
+pub fn save_dec(path: impl AsRef<Path>, dec: &Dec) -> Result<()> {
+    let (tensors, metadata) = dec_tensors(dec);
     save_tensors(path, &tensors, &metadata)
 }
 
-/// Reads a DEC model written by `save_dec`; returns it with its alpha.
-pub fn load_dec(path: impl AsRef<Path>) -> Result<(Dec, f32)> {
+/// Reads a DEC model written by `save_dec`.
+pub fn load_dec(path: impl AsRef<Path>) -> Result<Dec> {
     let path = path.as_ref();
     dec_from(path, &safetensors::load(path)?)
 }

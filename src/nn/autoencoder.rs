@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use super::activation::Activation;
 use super::init::Init;
 use super::loss::{mse_backward, mse_forward};
-use super::mlp::Mlp;
+use super::mlp::{Mlp, Workspace};
 use super::optim::{Optimizer, Param};
 use crate::error::{Error, Result};
 use crate::linalg::{MatRef, Matrix, rows_per_task};
@@ -69,13 +69,31 @@ pub struct EpochReport {
     pub seconds: f64,
 }
 
-/// Encoder and mirrored decoder, with the buffers a training step needs.
+/// Encoder and mirrored decoder (parameters and gradients; the activations of a training
+/// step live in an [`AeWorkspace`]).
 #[derive(Clone, Debug)]
 pub struct Autoencoder {
     pub encoder: Mlp,
     pub decoder: Mlp,
+}
+
+/// The buffers of one training step of an `Autoencoder`.
+#[derive(Clone, Debug)]
+pub struct AeWorkspace {
+    pub encoder: Workspace,
+    pub decoder: Workspace,
     /// (capacity, dims[0]): dL/d(reconstruction).
     dxhat: Matrix,
+}
+
+impl AeWorkspace {
+    pub fn new(ae: &Autoencoder) -> Self {
+        AeWorkspace {
+            encoder: Workspace::new(&ae.encoder),
+            decoder: Workspace::new(&ae.decoder),
+            dxhat: Matrix::zeros(0, ae.encoder.input_dim()),
+        }
+    }
 }
 
 /// The shuffle seed of one epoch: mixed so that (seed, epoch + 1) and (seed + 1, epoch)
@@ -109,11 +127,7 @@ impl Autoencoder {
         let reversed: Vec<usize> = dims.iter().rev().copied().collect();
         let encoder = Mlp::new(dims, &enc_acts, init, rng)?;
         let decoder = Mlp::new(&reversed, &dec_acts, init, rng)?;
-        Ok(Autoencoder {
-            dxhat: Matrix::zeros(0, dims[0]),
-            encoder,
-            decoder,
-        })
+        Ok(Autoencoder { encoder, decoder })
     }
 
     /// [dims[0], ..., dims[L]] (the encoder's).
@@ -122,31 +136,33 @@ impl Autoencoder {
     }
 
     /// The codes (N, dims[L]) of x (N, dims[0]), computed in batches.
-    pub fn encode<'x>(&mut self, x: impl Into<MatRef<'x>>) -> Matrix {
+    pub fn encode<'x>(&self, x: impl Into<MatRef<'x>>) -> Matrix {
         self.encoder.predict(x)
     }
 
     /// The reconstructions (N, dims[0]) of x (N, dims[0]).
-    pub fn reconstruct<'x>(&mut self, x: impl Into<MatRef<'x>>) -> Matrix {
+    pub fn reconstruct<'x>(&self, x: impl Into<MatRef<'x>>) -> Matrix {
         let codes = self.encoder.predict(x);
         self.decoder.predict(&codes)
     }
 
     /// One batch x (B, dims[0]): sets the gradients to dL/dparams of the reconstruction MSE
     /// and returns the loss. Does not update anything.
-    pub fn forward_backward(&mut self, x: MatRef<'_>) -> f32 {
+    pub fn forward_backward(&mut self, ws: &mut AeWorkspace, x: MatRef<'_>) -> f32 {
         let b = x.rows();
-        let code = self.encoder.forward(x);
+        let code = self.encoder.forward(&mut ws.encoder, x);
         // xhat is (B, dims[0])
-        let xhat = self.decoder.forward(code);
+        let xhat = self.decoder.forward(&mut ws.decoder, code);
         let loss = mse_forward(xhat, x);
-        if self.dxhat.rows() < b {
-            self.dxhat = Matrix::zeros(b, self.dxhat.cols());
+        if ws.dxhat.rows() < b {
+            ws.dxhat = Matrix::zeros(b, ws.dxhat.cols());
         }
-        mse_backward(self.dxhat.view_mut().rows_range(0..b), xhat, x);
+        mse_backward(ws.dxhat.view_mut().rows_range(0..b), xhat, x);
         // dcode is (B, dims[L])
-        let dcode = self.decoder.backward_to_input(self.dxhat.rows_range(0..b));
-        self.encoder.backward(dcode);
+        let dcode = self
+            .decoder
+            .backward_to_input(&mut ws.decoder, ws.dxhat.rows_range(0..b));
+        self.encoder.backward(&mut ws.encoder, dcode);
         loss
     }
 
@@ -223,6 +239,7 @@ impl Autoencoder {
         let batch_size = cfg.batch_size.min(n);
         // batch is (batch_size, dims[0]); a last, smaller batch uses its first rows.
         let mut batch = Matrix::zeros(batch_size, x.cols());
+        let mut ws = AeWorkspace::new(self);
         let mut order: Vec<usize> = Vec::with_capacity(n);
         for epoch in cfg.start_epoch + 1..=cfg.epochs {
             let start = Instant::now();
@@ -242,7 +259,7 @@ impl Autoencoder {
                         block.row_mut(r).copy_from_slice(x.row(i));
                     }
                 });
-                let loss = self.forward_backward(batch.rows_range(0..b));
+                let loss = self.forward_backward(&mut ws, batch.rows_range(0..b));
                 if !loss.is_finite() {
                     return Err(Error::Diverged {
                         phase: "pretraining".to_string(),

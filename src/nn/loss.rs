@@ -84,7 +84,7 @@ pub fn kl_divergence<'a, 'b>(p: impl Into<MatRef<'a>>, q: impl Into<MatRef<'b>>)
     (sum / p.rows() as f64) as f32
 }
 
-/// dq += dL/dq = -p / (B q), holding P fixed (DEC recomputes P only between updates).
+/// dq = dL/dq = -p / (B q), overwriting dq, holding P fixed (DEC recomputes P only between updates).
 /// dq, p and q are (B, K).
 #[track_caller]
 pub fn kl_divergence_backward<'a, 'b, 'c>(
@@ -99,6 +99,7 @@ pub fn kl_divergence_backward<'a, 'b, 'c>(
     let inv_b = 1.0 / p.rows() as f32;
     for i in 0..p.rows() {
         let d = dq.row_mut(i);
+        d.fill(0.0);
         for ((d, &pij), &qij) in d.iter_mut().zip(p.row(i)).zip(q.row(i)) {
             *d -= inv_b * pij / qij;
         }

@@ -1,7 +1,7 @@
 //! A multilayer perceptron: Dense layers, each followed by an activation.
 //!
 //! The model's backward calls the layers' backwards in reverse order (no autograd graph).
-//! Forward keeps every layer's output (after its activation) in `outs`, because each
+//! Forward keeps every layer's output (after its activation) in a `Workspace`, because each
 //! layer's backward needs its input (the previous output) and its own output (for f').
 //! Buffers hold `capacity` rows and a batch uses the first B of them, so a last, smaller
 //! batch reuses the same memory: nothing is allocated per step.
@@ -27,10 +27,18 @@ enum InputGrad {
 }
 
 /// Dense layers with an activation after each: dims [d0, d1, ..., dL] make L layers.
+/// The model is its parameters and their gradients; the activations a training step keeps
+/// for its backward live in a [`Workspace`], so scoring (`predict(&self)`) needs no copy.
 #[derive(Clone, Debug)]
 pub struct Mlp {
     layers: Vec<Dense>,
     activations: Vec<Activation>,
+}
+
+/// What a forward pass keeps for the backward that follows it, and the backward's
+/// scratch, for one `Mlp`.
+#[derive(Clone, Debug)]
+pub struct Workspace {
     /// B, the rows of the last forward.
     rows: usize,
     /// (capacity, d0): a copy of the last forward's input x, needed for dW of layer 0.
@@ -43,6 +51,24 @@ pub struct Mlp {
     douts: Vec<Matrix>,
     /// (capacity, d0): dL/dx, when asked for.
     dinput: Matrix,
+}
+
+impl Workspace {
+    /// Empty buffers for `mlp`'s shapes; they grow to the largest batch on first use.
+    pub fn new(mlp: &Mlp) -> Self {
+        let dims = mlp.dims();
+        Workspace {
+            rows: 0,
+            input: Matrix::zeros(0, dims[0]),
+            outs: dims[1..].iter().map(|&d| Matrix::zeros(0, d)).collect(),
+            dpre: dims[1..].iter().map(|&d| Matrix::zeros(0, d)).collect(),
+            douts: dims[1..dims.len() - 1]
+                .iter()
+                .map(|&d| Matrix::zeros(0, d))
+                .collect(),
+            dinput: Matrix::zeros(0, dims[0]),
+        }
+    }
 }
 
 /// Makes `m` hold at least `rows` rows, keeping its width. Only grows, so a training
@@ -85,15 +111,6 @@ impl Mlp {
             .collect();
         Ok(Mlp {
             activations: activations.to_vec(),
-            rows: 0,
-            input: Matrix::zeros(0, dims[0]),
-            outs: dims[1..].iter().map(|&d| Matrix::zeros(0, d)).collect(),
-            dpre: dims[1..].iter().map(|&d| Matrix::zeros(0, d)).collect(),
-            douts: dims[1..dims.len() - 1]
-                .iter()
-                .map(|&d| Matrix::zeros(0, d))
-                .collect(),
-            dinput: Matrix::zeros(0, dims[0]),
             layers,
         })
     }
@@ -126,15 +143,15 @@ impl Mlp {
     }
 
     /// Runs x (B, d0) through every layer; returns the output (B, dL), which stays valid
-    /// until the next forward. Saves what backward needs.
+    /// until the next forward with `ws`. Saves in `ws` what backward needs.
     #[track_caller]
-    pub fn forward(&mut self, x: MatRef<'_>) -> MatRef<'_> {
+    pub fn forward<'w>(&self, ws: &'w mut Workspace, x: MatRef<'_>) -> MatRef<'w> {
         assert_eq!(x.cols(), self.input_dim(), "Mlp::forward: input width");
         let b = x.rows();
-        self.rows = b;
-        reserve_rows(&mut self.input, b);
+        ws.rows = b;
+        reserve_rows(&mut ws.input, b);
         let rows = rows_per_task(x.cols());
-        let input = self.input.view_mut().rows_range(0..b);
+        let input = ws.input.view_mut().rows_range(0..b);
         input
             .par_row_blocks(rows)
             .enumerate()
@@ -144,10 +161,10 @@ impl Mlp {
                 }
             });
         for l in 0..self.layers.len() {
-            let (before, after) = self.outs.split_at_mut(l);
+            let (before, after) = ws.outs.split_at_mut(l);
             // x_l is (B, d_l): the network's input or the previous layer's output
             let x_l = if l == 0 {
-                self.input.rows_range(0..b)
+                ws.input.rows_range(0..b)
             } else {
                 before[l - 1].rows_range(0..b)
             };
@@ -164,28 +181,28 @@ impl Mlp {
             );
             activation_forward(&mut y.as_mut_slice()[..b * n], self.activations[l]);
         }
-        self.outs[self.layers.len() - 1].rows_range(0..b)
+        ws.outs[self.layers.len() - 1].rows_range(0..b)
     }
 
     /// Backpropagates dL/d(output) `dout` (B, dL) from the last forward, SETTING every
     /// layer's dweight and dbias to the gradient of this batch (no accumulation across
     /// calls, as in Keras: nothing needs zeroing first). dL/dx is not computed.
     #[track_caller]
-    pub fn backward(&mut self, dout: MatRef<'_>) {
-        self.backward_impl(dout, InputGrad::Skip);
+    pub fn backward(&mut self, ws: &mut Workspace, dout: MatRef<'_>) {
+        self.backward_impl(ws, dout, InputGrad::Skip);
     }
 
     /// Like `backward`, and also returns dL/dx (B, d0) for the input of the last forward
     /// (the decoder hands this to the encoder; DEC does not need it).
     #[track_caller]
-    pub fn backward_to_input(&mut self, dout: MatRef<'_>) -> MatRef<'_> {
-        self.backward_impl(dout, InputGrad::Compute);
-        self.dinput.rows_range(0..self.rows)
+    pub fn backward_to_input<'w>(&mut self, ws: &'w mut Workspace, dout: MatRef<'_>) -> MatRef<'w> {
+        self.backward_impl(ws, dout, InputGrad::Compute);
+        ws.dinput.rows_range(0..ws.rows)
     }
 
     #[track_caller]
-    fn backward_impl(&mut self, dout: MatRef<'_>, input_grad: InputGrad) {
-        let b = self.rows;
+    fn backward_impl(&mut self, ws: &mut Workspace, dout: MatRef<'_>, input_grad: InputGrad) {
+        let b = ws.rows;
         assert_eq!(
             dout.shape(),
             (b, self.output_dim()),
@@ -194,10 +211,10 @@ impl Mlp {
         let last = self.layers.len() - 1;
         for l in (0..=last).rev() {
             // dpre = dy * f'(a): the activation's backward; y = outs[l] is (B, d(l+1))
-            let dpre = &mut self.dpre[l];
+            let dpre = &mut ws.dpre[l];
             reserve_rows(dpre, b);
             let n = dpre.cols();
-            let y = &self.outs[l].as_slice()[..b * n];
+            let y = &ws.outs[l].as_slice()[..b * n];
             let dpre = &mut dpre.as_mut_slice()[..b * n];
             if l == last && dout.row_stride() != n {
                 // A strided dout: row by row (the network's own buffers are contiguous).
@@ -210,22 +227,22 @@ impl Mlp {
                 let dy = if l == last {
                     &dout.as_slice()[..b * n]
                 } else {
-                    &self.douts[l].as_slice()[..b * n]
+                    &ws.douts[l].as_slice()[..b * n]
                 };
                 activation_backward(dpre, dy, y, self.activations[l]);
             }
             // The Dense backward: x_l is layer l's input, dx_l (B, d_l) its gradient.
             let x_l = if l == 0 {
-                self.input.rows_range(0..b)
+                ws.input.rows_range(0..b)
             } else {
-                self.outs[l - 1].rows_range(0..b)
+                ws.outs[l - 1].rows_range(0..b)
             };
             let dx_l = if l > 0 {
-                let d = &mut self.douts[l - 1];
+                let d = &mut ws.douts[l - 1];
                 reserve_rows(d, b);
                 Some(d.view_mut().rows_range(0..b))
             } else if input_grad == InputGrad::Compute {
-                let d = &mut self.dinput;
+                let d = &mut ws.dinput;
                 reserve_rows(d, b);
                 Some(d.view_mut().rows_range(0..b))
             } else {
@@ -241,7 +258,7 @@ impl Mlp {
                 dx_l,
                 dweight.view_mut(),
                 dbias.as_mut_slice(),
-                self.dpre[l].rows_range(0..b),
+                ws.dpre[l].rows_range(0..b),
                 x_l,
                 weight.view(),
             );
@@ -255,20 +272,21 @@ impl Mlp {
 
     /// ("0.weight", W0 (d0, d1)), ("0.bias", b0 (1, d1)), ("1.weight", ...), ...
     pub fn named_params(&self) -> Vec<(String, &Matrix)> {
-        let mut out = Vec::with_capacity(2 * self.layers.len());
-        for (l, layer) in self.layers.iter().enumerate() {
-            out.push((format!("{l}.weight"), &layer.weight));
-            out.push((format!("{l}.bias"), &layer.bias));
-        }
-        out
+        self.named(|layer| [&layer.weight, &layer.bias])
     }
 
     /// The gradients under the same names as `named_params`.
     pub fn named_grads(&self) -> Vec<(String, &Matrix)> {
+        self.named(|layer| [&layer.dweight, &layer.dbias])
+    }
+
+    /// ("l.weight", pick(layer l)[0]), ("l.bias", pick(layer l)[1]) for every layer l.
+    fn named<'a>(&'a self, pick: fn(&'a Dense) -> [&'a Matrix; 2]) -> Vec<(String, &'a Matrix)> {
         let mut out = Vec::with_capacity(2 * self.layers.len());
         for (l, layer) in self.layers.iter().enumerate() {
-            out.push((format!("{l}.weight"), &layer.dweight));
-            out.push((format!("{l}.bias"), &layer.dbias));
+            let [weight, bias] = pick(layer);
+            out.push((format!("{l}.weight"), weight));
+            out.push((format!("{l}.bias"), bias));
         }
         out
     }
@@ -301,13 +319,14 @@ impl Mlp {
 
     /// The network's output for every row of x (N, d0), as (N, dL), computed
     /// `PREDICT_BATCH` rows at a time.
-    pub fn predict<'x>(&mut self, x: impl Into<MatRef<'x>>) -> Matrix {
+    pub fn predict<'x>(&self, x: impl Into<MatRef<'x>>) -> Matrix {
         let x = x.into();
         let mut out = Matrix::zeros(x.rows(), self.output_dim());
+        let mut ws = Workspace::new(self);
         let mut start = 0;
         while start < x.rows() {
             let end = (start + PREDICT_BATCH).min(x.rows());
-            let y = self.forward(x.rows_range(start..end));
+            let y = self.forward(&mut ws, x.rows_range(start..end));
             for i in 0..end - start {
                 out.row_mut(start + i).copy_from_slice(y.row(i));
             }

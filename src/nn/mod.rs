@@ -5,9 +5,15 @@
 //! side), `loss`, `init`, `mlp` (the backward of a stack is the layers' backwards in
 //! reverse), `optim`, `autoencoder` (the training loop), `soft_assignment` (DEC).
 //!
-//! Convention, as in llm.c: a `*_forward` writes its output; a `*_backward` ADDS into the
-//! gradient buffers it is given, so gradients from several paths simply accumulate and
-//! the owner zeroes them once per step.
+//! Convention, one for every layer and loss: a `*_forward` writes its output; a `*_backward`
+//! OVERWRITES the gradient buffers it is given (their old values are never read), as
+//! Keras's and the reference's gradients are per batch. Nothing needs zeroing before a
+//! step, and a model's gradients after `backward` are this batch's alone.
+//!
+//! Models and workspaces are separate: `Mlp` and `Autoencoder` hold parameters and their
+//! gradients; the activations a training step keeps for its backward live in a
+//! `Workspace` / `AeWorkspace` that the training loop owns, so `predict(&self)` and
+//! scoring a model mid-training need no copy of it.
 
 pub mod activation;
 pub mod autoencoder;
@@ -19,11 +25,11 @@ pub mod optim;
 pub mod soft_assignment;
 
 pub use activation::{Activation, activation_backward, activation_forward};
-pub use autoencoder::{Autoencoder, EpochReport, FitConfig, MidEpoch};
+pub use autoencoder::{AeWorkspace, Autoencoder, EpochReport, FitConfig, MidEpoch};
 pub use dense::{Dense, dense_backward, dense_forward};
 pub use init::Init;
 pub use loss::{kl_divergence, kl_divergence_backward, mse_backward, mse_forward};
-pub use mlp::Mlp;
+pub use mlp::{Mlp, Workspace};
 pub use optim::{Adam, Nesterov, Optimizer, Param, Sgd};
 pub use soft_assignment::{
     dec_loss_backward, soft_assignment_backward, soft_assignment_forward, target_distribution,

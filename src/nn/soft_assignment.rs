@@ -23,6 +23,13 @@ fn check_shapes(b: usize, k: usize, z: &MatRef<'_>, mu: &MatRef<'_>, what: &str)
     );
 }
 
+/// Sets every entry of m to 0 (row by row: m may be a strided view).
+fn zero_rows(m: &mut MatMut<'_>) {
+    for i in 0..m.rows() {
+        m.row_mut(i).fill(0.0);
+    }
+}
+
 /// q_ij = (1 + ||z_i - mu_j||^2 / alpha)^(-(alpha+1)/2) / sum_j' (same for j')  (eq. 1).
 /// q is (B, K), z is (B, D), mu is (K, D).
 #[track_caller]
@@ -50,7 +57,8 @@ pub fn soft_assignment_forward<'a, 'b, 'c>(
     }
 }
 
-/// Given dL/dq, adds dL/dz into `dz` and dL/dmu into `dmu` (any loss of q, not only KL).
+/// Given dL/dq, sets `dz` to dL/dz and `dmu` to dL/dmu (any loss of q, not only KL),
+/// overwriting both.
 /// dz is (B, D), dmu is (K, D), dq and q are (B, K), z is (B, D), mu is (K, D).
 ///
 /// With d_ij = ||z_i - mu_j||^2, u_ij = 1 + d_ij / alpha and s_ij = u_ij^(-(alpha+1)/2):
@@ -80,6 +88,9 @@ pub fn soft_assignment_backward<'a, 'b, 'c, 'd, 'e, 'f>(
         dq.shape() == q.shape() && dz.shape() == z.shape() && dmu.shape() == mu.shape(),
         "soft_assignment_backward: gradient shapes"
     );
+    // Overwrite, as every backward does: zero, then sum the terms of each i and j.
+    zero_rows(&mut dz);
+    zero_rows(&mut dmu);
     let c = -(alpha + 1.0) / alpha;
     for i in 0..z.rows() {
         let (zi, qi, dqi) = (z.row(i), q.row(i), dq.row(i));
@@ -136,7 +147,7 @@ pub fn target_distribution<'a>(q: impl Into<MatRef<'a>>) -> Matrix {
 /// batch as Keras's `kld` does (hence the 1/B the paper's per-sum formulas lack):
 ///   dL/dz_i  =  (alpha+1)/alpha / B * sum_j u_ij^-1 (p_ij - q_ij)(z_i - mu_j)
 ///   dL/dmu_j = -(alpha+1)/alpha / B * sum_i u_ij^-1 (p_ij - q_ij)(z_i - mu_j)
-/// with u_ij = 1 + ||z_i - mu_j||^2 / alpha. ADDS into dz (B, D) and dmu (K, D); p and q
+/// with u_ij = 1 + ||z_i - mu_j||^2 / alpha. Overwrites dz (B, D) and dmu (K, D); p and q
 /// are (B, K) and each row of p must sum to 1 (true of `target_distribution`'s rows).
 /// It equals `kl_divergence_backward` followed by `soft_assignment_backward`.
 #[track_caller]
@@ -162,6 +173,9 @@ pub fn dec_loss_backward<'a, 'b, 'c, 'd, 'e, 'f>(
         p.shape() == q.shape() && dz.shape() == z.shape() && dmu.shape() == mu.shape(),
         "dec_loss_backward: shapes"
     );
+    // Overwrite, as every backward does: zero, then sum the terms of each i and j.
+    zero_rows(&mut dz);
+    zero_rows(&mut dmu);
     let c = (alpha + 1.0) / alpha / z.rows() as f32;
     for i in 0..z.rows() {
         let (zi, pi, qi) = (z.row(i), p.row(i), q.row(i));

@@ -1,8 +1,25 @@
 //! Training schedules: what `--preset quick` and `--preset paper` mean, in one place.
 
-use crate::cli::args::{Preset, RunOptions};
 use crate::cluster::DecParams;
 use crate::nn::{Activation, Adam, Init, Nesterov, Optimizer, Param, Sgd};
+
+/// The named schedules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// A short schedule that finishes all three methods in minutes on two cores.
+    Quick,
+    /// The reference implementation's schedule (300 pretraining epochs, SGD lr 1).
+    Paper,
+}
+
+impl Preset {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::Quick => "quick",
+            Preset::Paper => "paper",
+        }
+    }
+}
 
 /// How the autoencoder is pretrained.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -98,23 +115,12 @@ impl Schedule {
         }
     }
 
-    /// The preset, with `--epochs` and `--batch-size` applied.
-    pub fn from_options(o: &RunOptions) -> Self {
-        let mut s = match o.preset {
+    /// The named preset's schedule.
+    pub fn preset(preset: Preset) -> Self {
+        match preset {
             Preset::Quick => Schedule::quick(),
             Preset::Paper => Schedule::paper(),
-        };
-        if let Some(epochs) = o.epochs {
-            s.pretrain_epochs = epochs;
         }
-        if let Some(max_iter) = o.max_iter {
-            s.dec.max_iter = max_iter;
-        }
-        if let Some(batch) = o.batch_size {
-            s.pretrain_batch = batch;
-            s.dec.batch_size = batch;
-        }
-        s
     }
 
     /// [input, hidden...].

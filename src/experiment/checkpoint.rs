@@ -14,8 +14,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::schedule::TrainOptimizer;
 use crate::cluster::{Dec, DecParams, DecState};
+use crate::experiment::schedule::TrainOptimizer;
 use crate::io::safetensors::{self, SafeTensors};
 use crate::io::weights::{self, Tensors};
 use crate::linalg::Matrix;
@@ -38,6 +38,34 @@ pub enum Checkpoint {
     },
     /// At DEC's target update of step `state.iter` (which a resumed run redoes).
     Dec { dec: Dec, state: DecState },
+}
+
+/// A run's state as the experiment hands it to `Observer::checkpoint`: the same two
+/// positions as [`Checkpoint`], borrowed from the training loop.
+pub enum Snapshot<'a> {
+    /// After `epoch` epochs of pretraining (and `mid` batches into the next).
+    Pretrain {
+        epoch: usize,
+        mid: Option<MidEpoch>,
+        ae: &'a Autoencoder,
+        optimizer: &'a TrainOptimizer,
+    },
+    /// At (or between) DEC's target updates; see `TargetUpdate::state`.
+    Dec { dec: &'a Dec, state: &'a DecState },
+}
+
+/// Writes `snapshot` to `out/checkpoint.safetensors`, with `args` (the command line that
+/// rebuilds the run's configuration) in its metadata.
+pub fn save(out: &Path, args: &[String], snapshot: &Snapshot<'_>) -> Result<()> {
+    match *snapshot {
+        Snapshot::Pretrain {
+            epoch,
+            mid,
+            ae,
+            optimizer,
+        } => save_pretrain(out, args, (epoch, mid), ae, optimizer),
+        Snapshot::Dec { dec, state } => save_dec(out, args, dec, state),
+    }
 }
 
 /// A checkpoint and the command line of the run that wrote it.
@@ -104,14 +132,8 @@ pub fn save_pretrain(
     weights::save_tensors(path(out), &tensors, &metadata)
 }
 
-pub fn save_dec(
-    out: &Path,
-    args: &[String],
-    dec: &Dec,
-    state: &DecState,
-    alpha: f32,
-) -> Result<()> {
-    let (mut tensors, mut metadata) = weights::dec_tensors(dec, alpha);
+pub fn save_dec(out: &Path, args: &[String], dec: &Dec, state: &DecState) -> Result<()> {
+    let (mut tensors, mut metadata) = weights::dec_tensors(dec);
     metadata.push(("phase".into(), "dec".into()));
     metadata.push(("iter".into(), state.iter.to_string()));
     metadata.push(args_metadata(args));
@@ -194,7 +216,7 @@ pub fn load(
             }
         }
         Some("dec") => {
-            let (dec, _alpha) = weights::dec_from(&path, &file)?;
+            let dec = weights::dec_from(&path, &file)?;
             let iter = number(&path, &file, "iter")? as usize;
             let labels = file
                 .get("dec.last_labels")

@@ -1,0 +1,167 @@
+//! Scoring a clustering made by any tool (`deepcluster evaluate TRUTH.csv PRED.csv`).
+//!
+//! Both files are CSV with a header (read by the data module's CSV record reader: quotes,
+//! CRLF, a byte-order mark are fine). TRUTH.csv has `filename` and `label` columns, PRED.csv
+//! `filename` and `cluster` (or, failing that, `label`); other columns are ignored. Rows are
+//! joined on `filename`, in any order; a filename present in only one file is an error, as is
+//! a filename listed twice. Labels are integers (negative ones too, such as a -1 noise label)
+//! and only name groups.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::data::csv::Records;
+use crate::metrics::{Scores, score};
+use crate::{Error, Result};
+
+/// How many unmatched filenames an error message names.
+const NAMED_IN_ERRORS: usize = 5;
+
+/// Joins the two files on `filename` and scores PRED's clusters against TRUTH's labels.
+pub fn evaluate(truth_path: &Path, pred_path: &Path) -> Result<Scores> {
+    let truth = read_labels(truth_path, &["label"])?;
+    let pred = read_labels(pred_path, &["cluster", "label"])?;
+    let pred_of: HashMap<&str, i64> = pred
+        .iter()
+        .map(|r| (r.filename.as_str(), r.label))
+        .collect();
+    let in_truth: HashMap<&str, ()> = truth.iter().map(|r| (r.filename.as_str(), ())).collect();
+
+    let only_truth: Vec<&str> = truth
+        .iter()
+        .map(|r| r.filename.as_str())
+        .filter(|f| !pred_of.contains_key(f))
+        .collect();
+    let only_pred: Vec<&str> = pred
+        .iter()
+        .map(|r| r.filename.as_str())
+        .filter(|f| !in_truth.contains_key(f))
+        .collect();
+    if !only_truth.is_empty() || !only_pred.is_empty() {
+        let mut parts = Vec::new();
+        for (names, path) in [(&only_truth, truth_path), (&only_pred, pred_path)] {
+            if !names.is_empty() {
+                parts.push(format!(
+                    "{} only in {} ({}{})",
+                    names.len(),
+                    path.display(),
+                    names[..names.len().min(NAMED_IN_ERRORS)].join(", "),
+                    if names.len() > NAMED_IN_ERRORS {
+                        ", ..."
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
+        return Err(Error::invalid(
+            "evaluate",
+            format!("the files list different images: {}", parts.join("; ")),
+        ));
+    }
+
+    let truth_labels: Vec<i64> = truth.iter().map(|r| r.label).collect();
+    let pred_labels: Vec<i64> = truth.iter().map(|r| pred_of[r.filename.as_str()]).collect();
+    score(&codes(&truth_labels), &codes(&pred_labels))
+}
+
+/// One data row: the image and its label (or cluster).
+struct Row {
+    filename: String,
+    label: i64,
+}
+
+/// Reads the `filename` column and the first of `columns` that the header has.
+fn read_labels(path: &Path, columns: &[&str]) -> Result<Vec<Row>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        Error::data_row(path, line, "not UTF-8 text")
+    })?;
+    let mut records = Records::new(text);
+    let mut next = || -> Result<Option<(usize, Vec<String>)>> {
+        loop {
+            match records.next_record() {
+                None => return Ok(None),
+                Some(Err((line, problem))) => return Err(Error::data_row(path, line, problem)),
+                Some(Ok((_, fields))) if fields.len() == 1 && fields[0].trim().is_empty() => {}
+                Some(Ok(record)) => return Ok(Some(record)),
+            }
+        }
+    };
+    let Some((header_line, header)) = next()? else {
+        return Err(Error::data(path, "empty file: expected a header line"));
+    };
+    let find = |name: &str| header.iter().position(|h| h.trim() == name);
+    let missing = |what: String| {
+        Error::data_row(
+            path,
+            header_line,
+            format!(
+                "no {what} column in the header (found: {})",
+                header.join(", ")
+            ),
+        )
+    };
+    let filename_col = find("filename").ok_or_else(|| missing("`filename`".into()))?;
+    let (label_col, label_name) = columns
+        .iter()
+        .find_map(|&c| find(c).map(|i| (i, c)))
+        .ok_or_else(|| missing(format!("`{}`", columns.join("` or `"))))?;
+
+    let mut rows = Vec::new();
+    let mut first_line: HashMap<String, usize> = HashMap::new();
+    while let Some((line, fields)) = next()? {
+        if fields.len() != header.len() {
+            return Err(Error::data_row(
+                path,
+                line,
+                format!(
+                    "{} fields, but the header has {}",
+                    fields.len(),
+                    header.len()
+                ),
+            ));
+        }
+        let filename = fields[filename_col].clone();
+        if let Some(first) = first_line.insert(filename.clone(), line) {
+            return Err(Error::data_row(
+                path,
+                line,
+                format!("duplicate filename `{filename}` (first on line {first})"),
+            ));
+        }
+        let text = fields[label_col].trim();
+        let label = text.parse::<i64>().map_err(|_| {
+            Error::data_row(
+                path,
+                line,
+                format!("{label_name} `{text}` is not an integer"),
+            )
+        })?;
+        rows.push(Row { filename, label });
+    }
+    if rows.is_empty() {
+        return Err(Error::data(path, "no rows after the header"));
+    }
+    Ok(rows)
+}
+
+/// Renames integer labels to 0.. (the metrics only need them to be distinct names).
+fn codes(labels: &[i64]) -> Vec<usize> {
+    let mut distinct = labels.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    labels
+        .iter()
+        .map(|l| {
+            distinct
+                .binary_search(l)
+                .expect("a label is among the distinct ones")
+        })
+        .collect()
+}
