@@ -63,8 +63,29 @@ fn defaults() {
             resume: None,
             checkpoint_every: None,
             max_iter: None,
+            neighbors: 10,
+            umap_dims: None,
         }
     );
+}
+
+#[test]
+fn n2d_options() {
+    let o = run("d --method n2d --neighbors 20 --umap-dims 5");
+    assert_eq!(o.method, Method::N2d);
+    assert_eq!((o.neighbors, o.umap_dims), (20, Some(5)));
+    for (bad, what) in [
+        ("d --neighbors 1", "--neighbors"),
+        ("d --neighbors 0", "--neighbors"),
+        ("d --umap-dims 0", "--umap-dims"),
+    ] {
+        let msg = deepcluster::cli::args::parse_run(
+            &bad.split_whitespace().map(String::from).collect::<Vec<_>>(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(msg.contains(what) && !msg.contains('\n'), "{bad}: {msg}");
+    }
 }
 
 #[test]

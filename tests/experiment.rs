@@ -45,6 +45,8 @@ fn tiny(out: &Path) -> Config {
         out: out.to_path_buf(),
         ae_weights: None,
         checkpoint_every: 1,
+        umap_neighbors: 10,
+        umap_dims: None,
     }
 }
 

@@ -151,7 +151,7 @@ fn the_run_writes_every_file_with_scores_in_range() {
     let out = scratch("files");
     let output = ok(run(&tiny(&out), 2));
     let table = String::from_utf8(output.stdout).unwrap();
-    for method in ["kmeans", "ae+kmeans", "dec"] {
+    for method in ["kmeans", "ae+kmeans", "dec", "n2d"] {
         assert!(table.lines().any(|l| l.starts_with(method)), "{table}");
     }
     let results = std::fs::read_to_string(out.join("results.csv")).unwrap();
@@ -169,7 +169,7 @@ fn the_run_writes_every_file_with_scores_in_range() {
             cells[0]
         })
         .collect();
-    assert_eq!(methods, ["kmeans", "ae+kmeans", "dec"]);
+    assert_eq!(methods, ["kmeans", "ae+kmeans", "dec", "n2d"]);
 
     let pretrain = std::fs::read_to_string(out.join("pretrain_log.csv")).unwrap();
     assert_eq!(pretrain.lines().next(), Some("epoch,loss,acc,nmi"));
@@ -193,6 +193,8 @@ fn the_run_writes_every_file_with_scores_in_range() {
         "ae_kmeans/overview.png",
         "dec/overview.png",
         "dec/cluster_00.png",
+        "n2d.safetensors",
+        "n2d/overview.png",
     ] {
         assert!(out.join(file).is_file(), "missing {file}");
     }

@@ -77,7 +77,8 @@ pub fn config(o: &RunOptions) -> Config {
         Method::Kmeans => vec!["kmeans"],
         Method::Ae => vec!["ae+kmeans"],
         Method::Dec => vec!["dec"],
-        Method::All => vec!["kmeans", "ae+kmeans", "dec"],
+        Method::N2d => vec!["n2d"],
+        Method::All => vec!["kmeans", "ae+kmeans", "dec", "n2d"],
     };
     Config {
         data_dir: o.data_dir.clone(),
@@ -94,6 +95,8 @@ pub fn config(o: &RunOptions) -> Config {
         out: o.out.clone(),
         ae_weights: o.ae_weights.clone(),
         checkpoint_every: o.checkpoint_every.unwrap_or(0),
+        umap_neighbors: o.neighbors,
+        umap_dims: o.umap_dims,
     }
 }
 

@@ -57,6 +57,10 @@ pub struct Config {
     /// Offer a checkpoint every this many epochs (pretraining) or target updates (DEC);
     /// 0 = only when the run is stopped.
     pub checkpoint_every: usize,
+    /// N2D: UMAP's n_neighbors (the point itself included, as umap-learn counts).
+    pub umap_neighbors: usize,
+    /// N2D: UMAP's output dimension; None = the number of clusters, as N2D does.
+    pub umap_dims: Option<usize>,
 }
 
 impl Config {

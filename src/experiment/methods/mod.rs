@@ -18,6 +18,7 @@ use crate::nn::Autoencoder;
 pub mod ae_kmeans;
 pub mod dec;
 pub mod kmeans;
+pub mod n2d;
 
 /// What a method needs besides the images.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +38,7 @@ pub struct Method {
     pub run: fn(&mut Context<'_>, Option<&mut Pretrained>) -> Result<Clustering>,
 }
 
-/// Every method, in the order the article compares them.
+/// Every method: the article's three in the order it compares them, then N2D.
 pub const METHODS: &[Method] = &[
     Method {
         name: "kmeans",
@@ -53,6 +54,11 @@ pub const METHODS: &[Method] = &[
         name: "dec",
         needs: Needs::Autoencoder,
         run: dec::run,
+    },
+    Method {
+        name: "n2d",
+        needs: Needs::Autoencoder,
+        run: n2d::run,
     },
 ];
 
