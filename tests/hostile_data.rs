@@ -281,3 +281,32 @@ fn a_list_with_one_gigantic_line_is_refused_after_64_kib() {
     assert!(start.elapsed() < Duration::from_secs(20));
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// Two runs into one `--out`: the second stops at once, in one line, while the first holds
+/// the folder (here the test process holds its lock, as a running program would).
+#[test]
+fn a_second_run_into_a_folder_in_use_is_refused() {
+    let dir = article_copy("in-use");
+    let out = dir.join("out");
+    fs::create_dir_all(&out).unwrap();
+    let held = deepcluster::io::lock::FolderLock::acquire(&out).unwrap();
+    fails_in_one_line(&dir, "", &["is in use by another run"]);
+    drop(held);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// `evaluate` reads its two CSV files like the loader does: a device is refused unread.
+#[test]
+fn evaluate_refuses_a_device() {
+    let dir = temp_dir("evaluate-dev");
+    let truth = dir.join("truth.csv");
+    fs::write(&truth, "filename,label\na.png,0\n").unwrap();
+    let script = format!("exec {BIN} evaluate {} /dev/zero", truth.display());
+    let (code, stderr) = run_sh(&script, Duration::from_secs(30));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("/dev/zero") && stderr.contains("character device"),
+        "{stderr}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}

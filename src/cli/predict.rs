@@ -62,6 +62,7 @@ fn predict(options: &PredictOptions) -> Result<()> {
         .collect();
 
     std::fs::create_dir_all(&options.out).map_err(|e| Error::io(&options.out, e))?;
+    let _lock = crate::io::lock::FolderLock::acquire(&options.out)?;
     let mut csv = String::from("filename,cluster\n");
     for (name, cluster) in images.filenames.iter().zip(&assignment) {
         csv.push_str(&format!("{},{cluster}\n", csv_field(name)));

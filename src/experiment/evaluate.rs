@@ -73,7 +73,14 @@ struct Row {
 
 /// Reads the `filename` column and the first of `columns` that the header has.
 fn read_labels(path: &Path, columns: &[&str]) -> Result<Vec<Row>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    // A regular file only, through the image lists' caps: `/dev/zero` or a one-line
+    // gigabyte is refused, not read until memory runs out.
+    let bytes = crate::io::read::read_lines_capped(
+        path,
+        crate::data::csv::MAX_FILE_BYTES,
+        crate::data::csv::MAX_LINE_BYTES,
+        "a CSV file",
+    )?;
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let line = 1 + bytes[..e.valid_up_to()]

@@ -157,6 +157,8 @@ pub fn run(
         started.elapsed().as_secs_f64()
     ));
     std::fs::create_dir_all(&config.out).map_err(|e| Error::io(&config.out, e))?;
+    // One run per output folder, for the whole run: a second one stops here in one line.
+    let _lock = crate::io::lock::FolderLock::acquire(&config.out)?;
 
     let mut ctx = Context {
         config,
