@@ -4,8 +4,20 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match deepcluster::cli::main(&args) {
+    // `args()` panics on an argument that is not UTF-8 (`--out $'out\xff'`); read them as
+    // the OS gives them and refuse such an argument in one line.
+    let args: Result<Vec<String>, _> = std::env::args_os()
+        .skip(1)
+        .map(|a| {
+            a.into_string().map_err(|a| {
+                deepcluster::Error::invalid(
+                    "arguments",
+                    format!("{} is not valid UTF-8", a.to_string_lossy()),
+                )
+            })
+        })
+        .collect();
+    match args.and_then(|args| deepcluster::cli::main(&args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -310,3 +310,19 @@ fn evaluate_refuses_a_device() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// An argument that is not UTF-8 is a one-line error, not a panic.
+#[test]
+fn a_non_utf8_argument_is_an_error_not_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let out = Command::new(BIN)
+        .arg("data/mnist")
+        .arg("--out")
+        .arg(std::ffi::OsStr::from_bytes(b"out\xff"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not valid UTF-8"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
