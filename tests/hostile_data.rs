@@ -326,3 +326,26 @@ fn a_non_utf8_argument_is_an_error_not_a_panic() {
     assert!(stderr.contains("not valid UTF-8"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
 }
+
+/// A reader that goes away (`| head -c 0`) ends the table quietly: exit 0, no panic, and
+/// the output folder complete (the table is printed after every file is written).
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let dir = article_copy("closed-stdout");
+    let out = dir.join("out");
+    let mut child = Command::new(BIN)
+        .arg(&dir)
+        .args(["--method", "kmeans", "--quiet", "--out"])
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before anything is written
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.join("results.csv").is_file() && out.join("index.html").is_file());
+    let _ = fs::remove_dir_all(&dir);
+}

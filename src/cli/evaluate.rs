@@ -14,6 +14,8 @@ pub fn main(args: &[String]) -> Result<()> {
         ));
     };
     let s = evaluate(Path::new(truth), Path::new(pred))?;
-    println!("nmi={:.6} acc={:.6} ari={:.6}", s.nmi, s.acc, s.ari);
-    Ok(())
+    crate::cli::print_stdout(&format!(
+        "nmi={:.6} acc={:.6} ari={:.6}\n",
+        s.nmi, s.acc, s.ari
+    ))
 }

@@ -16,6 +16,18 @@ pub mod make_dataset;
 pub mod predict;
 pub mod run;
 
+/// Writes `text` to stdout, fallibly: a full disk is an error naming stdout, and a reader
+/// that went away (`| head -c 0`, EPIPE) ends the output quietly, where `print!` would panic.
+/// The output folder is complete before anything is printed.
+pub fn print_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("stdout", e)),
+        _ => Ok(()),
+    }
+}
+
 pub fn main(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         None => Err(Error::invalid(

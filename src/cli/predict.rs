@@ -18,10 +18,7 @@ use crate::{Error, Result};
 pub fn main(args: &[String]) -> Result<()> {
     match args::parse_predict(args)? {
         Parsed::Predict(options) => in_pool(options.threads, || predict(&options)),
-        Parsed::Help(text) => {
-            print!("{text}");
-            Ok(())
-        }
+        Parsed::Help(text) => crate::cli::print_stdout(&text),
         Parsed::Run(_) => unreachable!("parse_predict only parses predict"),
     }
 }

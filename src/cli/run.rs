@@ -9,19 +9,19 @@ use std::path::PathBuf;
 
 use crate::cli::args::{self, Method, Parsed, ProtocolArg, RunOptions};
 use crate::cli::interrupt;
+use crate::cli::print_stdout;
 use crate::data::Protocol;
 use crate::experiment::checkpoint::{self, Snapshot};
 use crate::experiment::{self, Checkpoint, Config, Observer, Schedule};
 use crate::report::progress::Progress;
-use crate::report::table::print_results_table;
+use crate::report::table::format_results_table;
 use crate::{Error, Result};
 
 pub fn main(args: &[String]) -> Result<()> {
     let options = match args::parse_run(args)? {
         Parsed::Run(options) => options,
         Parsed::Help(text) => {
-            print!("{text}");
-            return Ok(());
+            return print_stdout(&text);
         }
         Parsed::Predict(_) => unreachable!("parse_run only parses the main command"),
     };
@@ -154,6 +154,5 @@ fn run(options: &RunOptions, args: &[String], resume: Option<Checkpoint>) -> Res
         args,
     };
     let results = experiment::run(&config(options), resume, &mut console)?;
-    print_results_table(&results);
-    Ok(())
+    print_stdout(&format_results_table(&results))
 }

@@ -51,11 +51,6 @@ pub fn format_results_table(rows: &[ResultRow]) -> String {
     out
 }
 
-/// Prints the table on stdout.
-pub fn print_results_table(rows: &[ResultRow]) {
-    print!("{}", format_results_table(rows));
-}
-
 /// `results.csv`: `method,nmi,acc,ari,seconds`, one row per method.
 pub fn write_results_csv(path: impl AsRef<Path>, rows: &[ResultRow]) -> Result<()> {
     let mut log = CsvLog::new(path, &["method", "nmi", "acc", "ari", "seconds"]);
