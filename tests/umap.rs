@@ -5,7 +5,9 @@
 use deepcluster::linalg::Matrix;
 use deepcluster::manifold::fuzzy::{self, Csr, Neighbours};
 use deepcluster::manifold::knn::{self, Knn};
-use deepcluster::manifold::layout::{attraction_coefficient, repulsion_coefficient};
+use deepcluster::manifold::layout::{
+    self, CHUNK_HEADS, Edges, Schedule, Tails, attraction_coefficient, repulsion_coefficient,
+};
 use deepcluster::manifold::{InitKind, UmapParams, curve, spectral};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -661,9 +663,11 @@ fn separated_blobs_stay_separated_and_trustworthy() {
 
 #[test]
 fn same_bits_for_1_2_and_3_threads() {
-    // 4,500 points in one connected cloud: above the kNN's row block (64) and the
-    // eigensolver's element chunk (4,096), which a graph split into components would not be.
+    // 4,500 points in one connected cloud: above the kNN's row block (64), the
+    // eigensolver's element chunk (4,096), which a graph split into components would not
+    // be, and the layout's CHUNK_HEADS (5 chunks).
     let x = gaussian_points(4500, 6, 14);
+    assert!(x.rows() > 4 * CHUNK_HEADS);
     let graph = UmapParams::default().fuzzy_graph(x.view());
     assert_eq!(spectral::connected_components(&graph).1, 1);
     let params = UmapParams {
@@ -701,6 +705,83 @@ fn same_bits_for_1_2_and_3_threads() {
                 .all(|(p, q)| p.to_bits() == q.to_bits())
         );
     }
+}
+
+/// A ring-like graph on n vertices (each joined to its 3 successors and predecessors, weights
+/// varying) as layout edges, sorted by head, and a random initial embedding (n, dim).
+fn ring_edges(n: usize, dim: usize, seed: u64) -> (Edges, Vec<f32>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut triplets = vec![];
+    for i in 0..n {
+        for s in [n - 3, n - 2, n - 1, 1, 2, 3] {
+            let j = (i + s) % n;
+            let w = 1.0 / (1 + (i * 7 + j * 3) % 5) as f32;
+            triplets.push((i, j, w));
+        }
+    }
+    let y = (0..n * dim).map(|_| rng.random_range(0.0..10.0)).collect();
+    (Edges::from_weights(triplets.into_iter()), y)
+}
+
+fn schedule() -> Schedule {
+    Schedule {
+        n_epochs: 30,
+        a: 1.93,
+        b: 0.79,
+        repulsion_strength: 1.0,
+        initial_alpha: 1.0,
+        negative_sample_rate: 5,
+        seed: 3,
+    }
+}
+
+fn same_bits(p: &[f32], q: &[f32]) -> bool {
+    p.len() == q.len() && p.iter().zip(q).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+#[test]
+fn parallel_layout_is_the_sequential_one_where_nothing_is_shared() {
+    let dim = 3;
+    // One chunk: every read is live, as in the sequential loop.
+    let (edges, y0) = ring_edges(CHUNK_HEADS, dim, 21);
+    let (mut p, mut q) = (y0.clone(), y0.clone());
+    layout::optimize_layout(&mut p, Tails::Same, dim, &edges, &schedule());
+    layout::optimize_layout_sequential(&mut q, Tails::Same, dim, &edges, &schedule());
+    assert!(same_bits(&p, &q));
+    assert!(!same_bits(&p, &y0));
+    // Fixed tails (transform), 3 chunks: the chunks share nothing.
+    let n = 2 * CHUNK_HEADS + 100;
+    let (edges, y0) = ring_edges(n, dim, 22);
+    let tail: Vec<f32> = y0.iter().map(|v| v * 0.5 + 1.0).collect();
+    let (mut p, mut q) = (y0.clone(), y0.clone());
+    layout::optimize_layout(&mut p, Tails::Fixed(&tail), dim, &edges, &schedule());
+    layout::optimize_layout_sequential(&mut q, Tails::Fixed(&tail), dim, &edges, &schedule());
+    assert!(same_bits(&p, &q));
+    // Shared tails in several chunks: reads across chunks are an epoch old, so the result
+    // differs from the sequential loop (the parallel path really runs), but not by much in
+    // what matters: each vertex stays closest to a ring neighbour as often.
+    let (mut p, mut q) = (y0.clone(), y0.clone());
+    layout::optimize_layout(&mut p, Tails::Same, dim, &edges, &schedule());
+    layout::optimize_layout_sequential(&mut q, Tails::Same, dim, &edges, &schedule());
+    assert!(!same_bits(&p, &q));
+    let near_ring = |y: &[f32]| -> usize {
+        (0..n)
+            .filter(|&i| {
+                let d = |j: usize| -> f32 {
+                    (0..dim)
+                        .map(|c| (y[i * dim + c] - y[j * dim + c]).powi(2))
+                        .sum()
+                };
+                let best = (0..n)
+                    .filter(|&j| j != i)
+                    .min_by(|&u, &v| d(u).total_cmp(&d(v)));
+                let gap = (best.unwrap() + n - i) % n;
+                gap <= 3 || gap >= n - 3
+            })
+            .count()
+    };
+    let (np, nq) = (near_ring(&p), near_ring(&q));
+    assert!(np + n / 50 >= nq, "parallel {np}, sequential {nq} of {n}");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -12,10 +12,14 @@
 //! # Determinism
 //!
 //! umap-learn runs this loop Hogwild-parallel (threads race on the rows) unless a
-//! random_state is given, when it runs it sequentially. We run it sequentially: its result
-//! is then a function of the seed alone, whatever the thread count. Negative samples come
-//! from one small Tausworthe generator per head vertex, seeded from (seed, vertex), as
-//! umap-learn 0.5.5+ keeps one per vertex.
+//! random_state is given, when it runs it sequentially ([`optimize_layout_sequential`]).
+//! [`optimize_layout`] runs it in parallel over fixed chunks of head vertices, with the
+//! rows of other chunks read as they were at the start of the epoch and the moves of their
+//! tails deferred to its end: its result is a function of the seed alone, whatever the
+//! thread count. Negative samples come from one small Tausworthe generator per head
+//! vertex, seeded from (seed, vertex), as umap-learn 0.5.5+ keeps one per vertex.
+
+use rayon::prelude::*;
 
 /// Gradient coordinates are clipped to [-CLIP, CLIP] (umap-learn's `clip`).
 pub const CLIP: f32 = 4.0;
@@ -197,17 +201,76 @@ impl Taus88 {
     }
 }
 
-/// Runs the SGD layout in place on `head` (N_head, dim), row-major.
+/// Head vertices per task of the parallel layout: a fixed number, so the split, and with it
+/// the result, depends on the data shape only, never on the thread count.
+pub const CHUNK_HEADS: usize = 1024;
+
+/// Runs the SGD layout in place on `head` (N_head, dim), row-major, in parallel.
 ///
 /// With `Tails::Same` the edges join rows of `head`; with `Tails::Fixed(tail)` each edge
 /// pulls a head row towards a row of `tail` (N_tail, dim), and negative samples are drawn
 /// from the tail rows.
+///
+/// # The parallel scheme
+///
+/// Each epoch the head vertices are cut into fixed chunks of CHUNK_HEADS consecutive rows,
+/// and the edges (row-major: sorted by head) with them. A task runs umap-learn's sequential
+/// loop over one chunk's edges and owns that chunk's rows. Rows of other chunks are read
+/// from a copy of the embedding taken at the start of the epoch, and the attraction moves
+/// of tails in other chunks (move_other) are collected and added after the epoch, chunk by
+/// chunk in order. Inside a chunk everything is as in the sequential loop, so with one
+/// chunk (N_head <= CHUNK_HEADS) the result is bit for bit [`optimize_layout_sequential`];
+/// with fixed tails (transform) nothing is shared and it is that for any N. The only
+/// difference otherwise: a tail or negative sample in another chunk is seen where it was
+/// at the start of the epoch (at most one epoch stale).
 pub fn optimize_layout(
     head: &mut [f32],
     tails: Tails<'_>,
     dim: usize,
     edges: &Edges,
     s: &Schedule,
+) {
+    // Heads must be sorted for the chunks to own contiguous edge ranges; else one chunk.
+    let sorted = edges.head.windows(2).all(|w| w[0] <= w[1]);
+    let chunk = if sorted { CHUNK_HEADS } else { usize::MAX };
+    run_layout(head, tails, dim, edges, s, chunk);
+}
+
+/// umap-learn's `optimize_layout_euclidean` exactly as it runs with a random_state: one
+/// sequential pass over the edges per epoch, every read live. The reference for
+/// [`optimize_layout`].
+pub fn optimize_layout_sequential(
+    head: &mut [f32],
+    tails: Tails<'_>,
+    dim: usize,
+    edges: &Edges,
+    s: &Schedule,
+) {
+    run_layout(head, tails, dim, edges, s, usize::MAX);
+}
+
+/// One chunk's state, kept across epochs: its head rows lo..hi, its edges (a range of the
+/// edge arrays), their schedules, its heads' generators and its deferred tail moves.
+struct Chunk {
+    lo: usize,
+    hi: usize,
+    edges: std::ops::Range<usize>,
+    next_sample: Vec<f64>,
+    next_negative: Vec<f64>,
+    rngs: Vec<Taus88>,
+    /// Tails in other chunks and their moves: index (T,), moves (T, dim).
+    moved: Vec<usize>,
+    moves: Vec<f32>,
+}
+
+/// The layout with chunks of `chunk` head vertices (usize::MAX: one chunk, sequential).
+fn run_layout(
+    head: &mut [f32],
+    tails: Tails<'_>,
+    dim: usize,
+    edges: &Edges,
+    s: &Schedule,
+    chunk: usize,
 ) {
     assert!(
         dim > 0 && head.len().is_multiple_of(dim),
@@ -221,7 +284,6 @@ pub fn optimize_layout(
     if edges.is_empty() || s.n_epochs == 0 || n_vertices == 0 {
         return;
     }
-    let e = edges.len();
     let nsr = s.negative_sample_rate as f64;
     // Without negative samples their schedule is never reached.
     let epochs_per_negative: Vec<f64> = edges
@@ -229,66 +291,169 @@ pub fn optimize_layout(
         .iter()
         .map(|&x| if nsr > 0.0 { x / nsr } else { f64::INFINITY })
         .collect();
-    let mut next_negative = epochs_per_negative.clone();
-    let mut next_sample = edges.epochs_per_sample.clone();
-    let mut rngs: Vec<Taus88> = (0..n_head).map(|v| Taus88::new(s.seed, v as u64)).collect();
-    let (a, b, gamma) = (s.a, s.b, s.repulsion_strength);
-    // The tail rows; for `Same` they are read from `head` itself.
-    let fixed = match tails {
-        Tails::Same => None,
-        Tails::Fixed(t) => Some(t),
-    };
-    let mut current = vec![0f32; dim];
+    let chunk = chunk.min(n_head).max(1);
+    let mut chunks: Vec<Chunk> = (0..n_head.div_ceil(chunk))
+        .map(|c| {
+            let (lo, hi) = (c * chunk, ((c + 1) * chunk).min(n_head));
+            let range = if chunk == n_head {
+                0..edges.len()
+            } else {
+                edges.head.partition_point(|&h| h < lo)..edges.head.partition_point(|&h| h < hi)
+            };
+            Chunk {
+                lo,
+                hi,
+                next_sample: edges.epochs_per_sample[range.clone()].to_vec(),
+                next_negative: epochs_per_negative[range.clone()].to_vec(),
+                edges: range,
+                rngs: (lo..hi).map(|v| Taus88::new(s.seed, v as u64)).collect(),
+                moved: vec![],
+                moves: vec![],
+            }
+        })
+        .collect();
+    let mut snapshot = vec![];
     let mut alpha = s.initial_alpha;
     for epoch in 0..s.n_epochs {
-        let n = epoch as f64;
-        for edge in 0..e {
-            if next_sample[edge] > n {
+        let reads = match tails {
+            Tails::Fixed(t) => Reads::Fixed(t),
+            Tails::Same if chunks.len() == 1 => Reads::Same(&[]),
+            Tails::Same => {
+                snapshot.clear();
+                snapshot.extend_from_slice(head);
+                Reads::Same(&snapshot)
+            }
+        };
+        let ctx = Epoch {
+            n: epoch as f64,
+            alpha,
+            dim,
+            n_vertices,
+            edges,
+            epochs_per_negative: &epochs_per_negative,
+            s,
+            reads,
+        };
+        if chunks.len() == 1 {
+            ctx.run_chunk(&mut chunks[0], head);
+        } else {
+            chunks
+                .par_iter_mut()
+                .zip(head.par_chunks_mut(chunk * dim))
+                .for_each(|(c, rows)| ctx.run_chunk(c, rows));
+        }
+        // The deferred tail moves, chunk by chunk, in the order they were made.
+        for c in &mut chunks {
+            for (t, &k) in c.moved.iter().enumerate() {
+                let row = &mut head[k * dim..(k + 1) * dim];
+                for (y, g) in row.iter_mut().zip(&c.moves[t * dim..(t + 1) * dim]) {
+                    *y += g;
+                }
+            }
+            c.moved.clear();
+            c.moves.clear();
+        }
+        alpha = s.initial_alpha * (1.0 - epoch as f32 / s.n_epochs as f32);
+    }
+}
+
+/// Where a chunk reads rows outside itself.
+#[derive(Clone, Copy)]
+enum Reads<'a> {
+    /// Tails are head rows: the embedding at the start of the epoch (N_head, dim).
+    Same(&'a [f32]),
+    /// The fixed tail embedding (N_tail, dim).
+    Fixed(&'a [f32]),
+}
+
+/// What every chunk of one epoch shares.
+struct Epoch<'a> {
+    n: f64,
+    alpha: f32,
+    dim: usize,
+    n_vertices: usize,
+    edges: &'a Edges,
+    epochs_per_negative: &'a [f64],
+    s: &'a Schedule,
+    reads: Reads<'a>,
+}
+
+impl Epoch<'_> {
+    /// umap-learn's inner loop over one chunk's edges; rows is the chunk's (hi - lo, dim).
+    fn run_chunk(&self, c: &mut Chunk, rows: &mut [f32]) {
+        let (dim, alpha, n) = (self.dim, self.alpha, self.n);
+        let (a, b, gamma) = (self.s.a, self.s.b, self.s.repulsion_strength);
+        let lo = c.lo;
+        let own = c.lo..c.hi;
+        let mut current = [0f32; 64];
+        let mut big = vec![];
+        let current: &mut [f32] = if dim <= 64 {
+            &mut current[..dim]
+        } else {
+            big.resize(dim, 0.0);
+            &mut big
+        };
+        for (local, edge) in c.edges.clone().enumerate() {
+            if c.next_sample[local] > n {
                 continue;
             }
-            let (j, k) = (edges.head[edge], edges.tail[edge]);
-            current.copy_from_slice(&head[j * dim..(j + 1) * dim]);
+            let (j, k) = (self.edges.head[edge], self.edges.tail[edge]);
+            current.copy_from_slice(&rows[(j - lo) * dim..(j - lo + 1) * dim]);
             // Attraction, on both ends when the tail is a head row too.
-            match fixed {
-                Some(t) => {
+            match self.reads {
+                Reads::Fixed(t) => {
                     let other = &t[k * dim..(k + 1) * dim];
-                    let c = attraction_coefficient(squared(&current, other), a, b);
+                    let cf = attraction_coefficient(squared(current, other), a, b);
                     for (y, o) in current.iter_mut().zip(other) {
-                        *y += clip(c * (*y - o)) * alpha;
+                        *y += clip(cf * (*y - o)) * alpha;
                     }
                 }
-                None => {
-                    let other = &mut head[k * dim..(k + 1) * dim];
-                    let c = attraction_coefficient(squared(&current, other), a, b);
+                Reads::Same(_) if own.contains(&k) => {
+                    let other = &mut rows[(k - lo) * dim..(k - lo + 1) * dim];
+                    let cf = attraction_coefficient(squared(current, other), a, b);
                     for (y, o) in current.iter_mut().zip(other.iter_mut()) {
-                        let g = clip(c * (*y - *o)) * alpha;
+                        let g = clip(cf * (*y - *o)) * alpha;
                         *y += g;
                         *o -= g;
                     }
                 }
-            }
-            next_sample[edge] += edges.epochs_per_sample[edge];
-            // Repulsion from the negative samples due since the last visit.
-            let n_neg = ((n - next_negative[edge]) / epochs_per_negative[edge]).max(0.0) as usize;
-            for _ in 0..n_neg {
-                let kk = rngs[j].below(n_vertices);
-                let other: &[f32] = match fixed {
-                    Some(t) => &t[kk * dim..(kk + 1) * dim],
-                    None if kk == j => continue, // the row being moved is `current`
-                    None => &head[kk * dim..(kk + 1) * dim],
-                };
-                let d2 = squared(&current, other);
-                if d2 > 0.0 {
-                    let c = repulsion_coefficient(d2, a, b, gamma);
+                Reads::Same(snap) => {
+                    let other = &snap[k * dim..(k + 1) * dim];
+                    let cf = attraction_coefficient(squared(current, other), a, b);
+                    c.moved.push(k);
                     for (y, o) in current.iter_mut().zip(other) {
-                        *y += clip(c * (*y - o)) * alpha;
+                        let g = clip(cf * (*y - *o)) * alpha;
+                        *y += g;
+                        c.moves.push(-g);
                     }
                 }
             }
-            next_negative[edge] += n_neg as f64 * epochs_per_negative[edge];
-            head[j * dim..(j + 1) * dim].copy_from_slice(&current);
+            c.next_sample[local] += self.edges.epochs_per_sample[edge];
+            // Repulsion from the negative samples due since the last visit.
+            let epn = self.epochs_per_negative[edge];
+            let n_neg = ((n - c.next_negative[local]) / epn).max(0.0) as usize;
+            let rng = &mut c.rngs[j - lo];
+            for _ in 0..n_neg {
+                let kk = rng.below(self.n_vertices);
+                let other: &[f32] = match self.reads {
+                    Reads::Fixed(t) => &t[kk * dim..(kk + 1) * dim],
+                    Reads::Same(_) if kk == j => continue, // the row being moved is `current`
+                    Reads::Same(_) if own.contains(&kk) => {
+                        &rows[(kk - lo) * dim..(kk - lo + 1) * dim]
+                    }
+                    Reads::Same(snap) => &snap[kk * dim..(kk + 1) * dim],
+                };
+                let d2 = squared(current, other);
+                if d2 > 0.0 {
+                    let cf = repulsion_coefficient(d2, a, b, gamma);
+                    for (y, o) in current.iter_mut().zip(other) {
+                        *y += clip(cf * (*y - o)) * alpha;
+                    }
+                }
+            }
+            c.next_negative[local] += n_neg as f64 * epn;
+            rows[(j - lo) * dim..(j - lo + 1) * dim].copy_from_slice(current);
         }
-        alpha = s.initial_alpha * (1.0 - epoch as f32 / s.n_epochs as f32);
     }
 }
 

@@ -12,7 +12,7 @@
 //! 6. [`Umap::transform`]: new points placed among the fitted ones, which stay fixed.
 //!
 //! Everything is a function of the data and the seed: the parallel parts (kNN, the
-//! eigensolver) split work by shape only, and the layout runs sequentially.
+//! eigensolver, the layout's chunks of head vertices) split work by shape only.
 
 pub mod curve;
 pub mod fuzzy;

@@ -86,6 +86,31 @@ fn subtract_combination(w: &mut [f64], basis: &[Vec<f64>], c: &[f64]) {
     });
 }
 
+/// The vectors u_c = sum_l coefs[c][l] v_l (each (N,)), the sum over l in index order, all
+/// of them in one pass over the basis (which is read once, not once per u_c).
+fn combinations(basis: &[Vec<f64>], coefs: &[Vec<f64>], n: usize) -> Vec<Vec<f64>> {
+    let k = coefs.len();
+    // u is (N, k) row-major while it is built, chunk by chunk of elements.
+    let mut u = vec![0.0f64; n * k];
+    u.par_chunks_mut(CHUNK * k.max(1))
+        .enumerate()
+        .for_each(|(ch, out)| {
+            for (t, row) in out.chunks_mut(k).enumerate() {
+                let e = ch * CHUNK + t;
+                for (x, coef) in row.iter_mut().zip(coefs) {
+                    let mut s = 0.0;
+                    for (v, &cl) in basis.iter().zip(coef) {
+                        s += cl * v[e];
+                    }
+                    *x = s;
+                }
+            }
+        });
+    (0..k)
+        .map(|c| (0..n).map(|e| u[e * k + c]).collect())
+        .collect()
+}
+
 /// Orthogonalises w against t and the basis by classical Gram-Schmidt, a second pass only
 /// where the first removed most of w (its norm fell below 1/sqrt 2 of what it was: Daniel,
 /// Gragg, Kaufman & Stewart's "twice is enough" test); returns the coefficients against the
@@ -203,15 +228,11 @@ pub fn smallest_eigenpairs(a: &Csr, nev: usize, tol: f64, seed: u64) -> Option<E
         };
         let converged = order[..nev].iter().all(|&c| residual(c) < tol);
         let ritz = |cols: &[usize], basis: &[Vec<f64>]| -> Vec<Vec<f64>> {
-            cols.iter()
-                .map(|&c| {
-                    let coef: Vec<f64> = (0..jn).map(|l| y[l * jn + c]).collect();
-                    let mut u = vec![0.0; n];
-                    subtract_combination(&mut u, &basis[..jn], &coef);
-                    u.iter_mut().for_each(|x| *x = -*x);
-                    u
-                })
-                .collect()
+            let coefs: Vec<Vec<f64>> = cols
+                .iter()
+                .map(|&c| (0..jn).map(|l| y[l * jn + c]).collect())
+                .collect();
+            combinations(&basis[..jn], &coefs, n)
         };
         if converged {
             let vecs = ritz(&order[..nev], &basis);
