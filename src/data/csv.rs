@@ -36,17 +36,22 @@ pub fn read_listing(path: &Path) -> Result<Listing> {
     parse_listing(path, &bytes)
 }
 
-/// Parses an image list held in memory; `path` is only used in error messages.
-pub fn parse_listing(path: &Path, bytes: &[u8]) -> Result<Listing> {
+/// The text of a CSV file's bytes: a UTF-8 byte-order mark dropped, and bytes that are not
+/// UTF-8 an error naming the file and the line they are on.
+pub fn text_of<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str> {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| {
+    std::str::from_utf8(bytes).map_err(|e| {
         let line = 1 + bytes[..e.valid_up_to()]
             .iter()
             .filter(|&&b| b == b'\n')
             .count();
         Error::data_row(path, line, "not UTF-8 text")
-    })?;
-    let mut records = Records::new(text);
+    })
+}
+
+/// Parses an image list held in memory; `path` is only used in error messages.
+pub fn parse_listing(path: &Path, bytes: &[u8]) -> Result<Listing> {
+    let mut records = Records::new(text_of(path, bytes)?);
 
     // The header: the first non-blank record.
     let (header_line, header) = loop {

@@ -81,15 +81,7 @@ fn read_labels(path: &Path, columns: &[&str]) -> Result<Vec<Row>> {
         crate::data::csv::MAX_LINE_BYTES,
         "a CSV file",
     )?;
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = 1 + bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        Error::data_row(path, line, "not UTF-8 text")
-    })?;
-    let mut records = Records::new(text);
+    let mut records = Records::new(crate::data::csv::text_of(path, &bytes)?);
     let mut next = || -> Result<Option<(usize, Vec<String>)>> {
         loop {
             match records.next_record() {
