@@ -11,6 +11,7 @@
 
 use crate::Result;
 use crate::cluster::GaussianMixtureParams;
+use crate::cluster::dec::argmax_rows;
 use crate::experiment::Context;
 use crate::experiment::methods::{Clustering, Pretrained};
 use crate::io::safetensors;
@@ -51,16 +52,12 @@ pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result
     // probabilities is (N_val, K): the cluster is the likeliest component, the confidence
     // its posterior probability.
     let probabilities = mixture.predict_proba(placed.view());
-    let (assignment, confidence) = probabilities
-        .iter_rows()
-        .map(|row| {
-            row.iter()
-                .enumerate()
-                .fold((0, f32::NEG_INFINITY), |best, (j, &p)| {
-                    if p > best.1 { (j, p) } else { best }
-                })
-        })
-        .unzip();
+    let assignment = argmax_rows(&probabilities);
+    let confidence = assignment
+        .iter()
+        .zip(probabilities.iter_rows())
+        .map(|(&j, row)| row[j])
+        .collect();
     Ok(Clustering {
         assignment,
         confidence,
