@@ -65,24 +65,6 @@ fn idx_header(dims: &[u32]) -> Vec<u8> {
     v
 }
 
-/// CRC-32 (gzip's polynomial), bit by bit, as a running state: the reference the test
-/// needs for a gigantic run of zeros without holding it.
-struct Crc(u32);
-impl Crc {
-    fn update(&mut self, bytes: impl IntoIterator<Item = u8>) {
-        for b in bytes {
-            self.0 ^= b as u32;
-            for _ in 0..8 {
-                self.0 = if self.0 & 1 == 1 {
-                    (self.0 >> 1) ^ 0xEDB8_8320
-                } else {
-                    self.0 >> 1
-                };
-            }
-        }
-    }
-}
-
 /// LSB-first bit writer, as DEFLATE packs its bits; Huffman codes go in MSB first.
 struct Bits {
     out: Vec<u8>,
@@ -139,10 +121,17 @@ fn gzip_bomb(prefix: &[u8], zeros: usize) -> Vec<u8> {
     bits.code(0, 7); // end of block
     bits.put(0, 7); // flush to a byte
     let mut out = bits.out;
-    let mut crc = Crc(!0);
-    crc.update(prefix.iter().copied());
-    crc.update(std::iter::repeat_n(0u8, zeros));
-    out.extend_from_slice(&(!crc.0).to_le_bytes());
+    // The trailer's CRC-32, streamed over the zeros a block at a time (never held whole).
+    let mut crc = deepcluster::data::inflate::Crc32::new();
+    crc.update(prefix);
+    let block = vec![0u8; 1 << 16];
+    let mut left = zeros;
+    while left > 0 {
+        let n = left.min(block.len());
+        crc.update(&block[..n]);
+        left -= n;
+    }
+    out.extend_from_slice(&crc.finish().to_le_bytes());
     out.extend_from_slice(&((prefix.len() + zeros) as u32).to_le_bytes());
     out
 }
