@@ -195,9 +195,16 @@ fn the_run_writes_every_file_with_scores_in_range() {
         "dec/cluster_00.png",
         "n2d.safetensors",
         "n2d/overview.png",
+        "map.png",
     ] {
         assert!(out.join(file).is_file(), "missing {file}");
     }
+    // N2D's map is shown in its section of the page.
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        page.contains("2-D UMAP of their codes"),
+        "no map on the page"
+    );
     // A finished run leaves no checkpoint and no temporary file.
     assert!(!out.join("checkpoint.safetensors").exists());
     no_temporaries(&out);

@@ -447,6 +447,7 @@ fn build_page(dir: &Path) -> Page {
         let montages = write_montages(dir.join("montages").join(name), &pictures).unwrap();
         methods.push(MethodSection {
             name: name.into(),
+            figures: Vec::new(),
             montages,
         });
     }

@@ -88,6 +88,8 @@ pub struct Context<'a> {
     pub resume: Option<Checkpoint>,
     /// The training curves drawn so far, for the page.
     pub curves: Vec<Figure>,
+    /// The pictures the running method drew of its result (N2D's map), for its section.
+    pub figures: Vec<Figure>,
 }
 
 impl Context<'_> {
@@ -168,6 +170,7 @@ pub fn run(
         observer,
         resume,
         curves: Vec::new(),
+        figures: Vec::new(),
     };
     let mut results = Vec::new();
     let mut sections = Vec::new();
@@ -222,6 +225,7 @@ fn record(
     let montages = write_montages(ctx.out(&method.replace('+', "_")), &pictures)?;
     let section = MethodSection {
         name: method.to_string(),
+        figures: std::mem::take(&mut ctx.figures),
         montages,
     };
     Ok((row, section))

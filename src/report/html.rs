@@ -39,6 +39,8 @@ pub struct Figure {
 pub struct MethodSection {
     /// `kmeans`, `ae+kmeans`, `dec` or `predict`.
     pub name: String,
+    /// The method's own pictures (N2D's map), shown above its montages.
+    pub figures: Vec<Figure>,
     pub montages: Montages,
 }
 
@@ -58,6 +60,7 @@ impl Page {
     pub fn images(&self) -> Vec<&Path> {
         let mut paths: Vec<&Path> = self.curves.iter().map(|f| f.path.as_path()).collect();
         for m in &self.methods {
+            paths.extend(m.figures.iter().map(|f| f.path.as_path()));
             paths.push(&m.montages.overview);
             paths.extend(m.montages.clusters.iter().map(|c| c.montage.as_path()));
         }
@@ -140,6 +143,9 @@ pub fn write_index(path: impl AsRef<Path>, page: &Page, embedding: Embedding) ->
     for m in &page.methods {
         let name = escape(&m.name);
         h.push_str(&format!("<h2>Clusters: {name}</h2>\n"));
+        for f in &m.figures {
+            h.push_str(&figure(&src(&f.path)?, &f.caption, "map"));
+        }
         h.push_str(&figure(
             &src(&m.montages.overview)?,
             &format!(

@@ -6,6 +6,7 @@
 //! - [`montage`]: one picture per cluster (its most confident members) and an overview.
 //! - [`gallery`]: the organised photo gallery: one folder of thumbnails per cluster.
 //! - [`plot`]: training curves as line charts.
+//! - [`map`]: the images on a 2-D map, coloured by cluster and by class (N2D's `map.png`).
 //! - [`html`] (with [`base64`]): `index.html`, one page showing all of the above.
 
 pub mod augmented;
@@ -13,6 +14,7 @@ pub mod base64;
 pub mod font;
 pub mod gallery;
 pub mod html;
+pub mod map;
 pub mod montage;
 pub mod plot;
 pub mod progress;
