@@ -10,17 +10,20 @@
 //! embedding, a, b, the parameters) and the mixture, and draws `map.png`: the validation
 //! images on a 2-D UMAP of their codes, coloured by cluster and by class.
 
-use crate::Result;
-use crate::cluster::GaussianMixtureParams;
+use std::path::Path;
+
 use crate::cluster::dec::argmax_rows;
+use crate::cluster::gmm::Covariance;
+use crate::cluster::{GaussianMixture, GaussianMixtureParams};
 use crate::experiment::Context;
 use crate::experiment::methods::{Clustering, Pretrained};
 use crate::io::safetensors;
-use crate::linalg::Matrix;
-use crate::manifold::UmapParams;
+use crate::linalg::{MatRef, Matrix};
+use crate::manifold::{Umap, UmapParams};
 use crate::report::html::Figure;
 use crate::report::map::{MapInput, thumbnail_points, write_map};
 use crate::report::raster::Image;
+use crate::{Error, Result};
 
 /// The map shows at most this many validation images (evenly spaced through the set): a
 /// 2-D UMAP of 5,000 codes takes about a second and shows the structure as well as all.
@@ -58,15 +61,7 @@ pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result
         }
     ));
     save(ctx, &umap, &mixture)?;
-    // probabilities is (N_val, K): the cluster is the likeliest component, the confidence
-    // its posterior probability.
-    let probabilities = mixture.predict_proba(placed.view());
-    let assignment = argmax_rows(&probabilities);
-    let confidence = assignment
-        .iter()
-        .zip(probabilities.iter_rows())
-        .map(|(&j, row)| row[j])
-        .collect();
+    let (assignment, confidence) = assign(&mixture, &placed);
     draw_map(ctx, &pretrained.validation_codes, &assignment)?;
     Ok(Clustering {
         assignment,
@@ -136,9 +131,13 @@ fn draw_map(ctx: &mut Context<'_>, codes: &Matrix, assignment: &[usize]) -> Resu
     Ok(())
 }
 
+/// The file name of a saved N2D model in a run's output folder.
+pub const MODEL_FILE: &str = "n2d.safetensors";
+
 /// `n2d.safetensors`: the fit codes (N, D) and their embedding (N, dims), which UMAP's
 /// transform needs for new images, and the mixture's weights (K,), means (K, dims) and
-/// covariances (K, dims, dims); a, b and the parameters in the metadata.
+/// covariances (K, dims, dims); a, b and UMAP's parameters in the metadata. [`N2dModel::load`]
+/// reads it back.
 fn save(
     ctx: &Context<'_>,
     umap: &crate::manifold::Umap,
@@ -155,16 +154,24 @@ fn save(
         as_f32(&mixture.means),
         as_f32(&mixture.covariances),
     );
-    let text = |v: f64| format!("{v}");
-    let (a, b, min_dist, spread) = (
-        text(a as f64),
-        text(b as f64),
-        text(p.min_dist as f64),
-        text(p.spread as f64),
+    // Every f32 as Rust's shortest text that parses back to the same bits.
+    let text = |v: f32| format!("{v}");
+    let (a, b, min_dist, spread, learning_rate, repulsion) = (
+        text(a),
+        text(b),
+        text(p.min_dist),
+        text(p.spread),
+        text(p.learning_rate),
+        text(p.repulsion_strength),
     );
-    let (neighbors, seed) = (p.n_neighbors.to_string(), p.seed.to_string());
+    let epochs = p.n_epochs.map_or("auto".to_string(), |e| e.to_string());
+    let (neighbors, negative, seed) = (
+        p.n_neighbors.to_string(),
+        p.negative_sample_rate.to_string(),
+        p.seed.to_string(),
+    );
     safetensors::save(
-        ctx.out("n2d.safetensors"),
+        ctx.out(MODEL_FILE),
         &[
             (
                 "umap.fit_codes",
@@ -187,7 +194,140 @@ fn save(
             ("umap.min_dist", &min_dist),
             ("umap.spread", &spread),
             ("umap.n_neighbors", &neighbors),
+            ("umap.n_epochs", &epochs),
+            ("umap.learning_rate", &learning_rate),
+            ("umap.negative_sample_rate", &negative),
+            ("umap.repulsion_strength", &repulsion),
             ("seed", &seed),
         ],
     )
+}
+
+/// A saved N2D model: UMAP, to place new codes among the fit ones, and the mixture that
+/// clusters the places. The encoder that makes the codes is the run's `ae.safetensors`.
+pub struct N2dModel {
+    pub umap: Umap,
+    pub mixture: GaussianMixture,
+}
+
+impl N2dModel {
+    /// Reads `n2d.safetensors` as [`save`] wrote it. A file without the metadata added
+    /// after the first version (n_epochs, learning rate, negative samples, repulsion)
+    /// takes umap-learn's defaults, which every such file was fitted with. Errors name the
+    /// file and the tensor or metadata key that is missing or wrong.
+    pub fn load(path: impl AsRef<Path>) -> Result<N2dModel> {
+        let path = path.as_ref();
+        let file = safetensors::load(path)?;
+        if file.metadata("method") != Some("n2d") {
+            return Err(Error::data(
+                path,
+                "not an N2D model (metadata `method` is not `n2d`)",
+            ));
+        }
+        let shape = |name: &str| -> Result<Vec<usize>> {
+            file.get(name)
+                .map(|t| t.shape.clone())
+                .ok_or_else(|| Error::data(path, format!("no tensor named `{name}`")))
+        };
+        let two_d = |name: &str| -> Result<(usize, usize)> {
+            match shape(name)?[..] {
+                [r, c] if r > 0 && c > 0 => Ok((r, c)),
+                ref s => Err(Error::data(
+                    path,
+                    format!("tensor `{name}` has shape {s:?}, expected two non-zero sizes"),
+                )),
+            }
+        };
+        let (n, d) = two_d("umap.fit_codes")?;
+        let (_, dims) = two_d("umap.embedding")?;
+        let (k, _) = two_d("gmm.means")?;
+        let matrix = |name: &str, rows: usize, cols: usize| -> Result<Matrix> {
+            let v = file.require(path, name, &[rows, cols])?;
+            Ok(Matrix::from_vec(rows, cols, v.to_vec()))
+        };
+        let fit_codes = matrix("umap.fit_codes", n, d)?;
+        let embedding = matrix("umap.embedding", n, dims)?;
+        let as_f64 = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+        let weights = as_f64(file.require(path, "gmm.weights", &[k])?);
+        let means = as_f64(file.require(path, "gmm.means", &[k, dims])?);
+        let covariances = as_f64(file.require(path, "gmm.covariances", &[k, dims, dims])?);
+
+        let meta = |key: &str| -> Result<&str> {
+            file.metadata(key)
+                .ok_or_else(|| Error::data(path, format!("no metadata `{key}`")))
+        };
+        fn number<T: std::str::FromStr>(path: &Path, key: &str, text: &str) -> Result<T> {
+            text.parse().map_err(|_| {
+                Error::data(path, format!("metadata `{key}` = `{text}` is not a number"))
+            })
+        }
+        let get = |key: &str| -> Result<f32> {
+            let v: f32 = number(path, key, meta(key)?)?;
+            if v.is_finite() {
+                Ok(v)
+            } else {
+                Err(Error::data(path, format!("metadata `{key}` is {v}")))
+            }
+        };
+        let defaults = UmapParams::default();
+        let or_default = |key: &str, default: f32| -> Result<f32> {
+            if file.metadata(key).is_some() {
+                get(key)
+            } else {
+                Ok(default)
+            }
+        };
+        let params = UmapParams {
+            n_neighbors: number(path, "umap.n_neighbors", meta("umap.n_neighbors")?)?,
+            n_components: dims,
+            min_dist: get("umap.min_dist")?,
+            spread: get("umap.spread")?,
+            n_epochs: match file.metadata("umap.n_epochs") {
+                None | Some("auto") => None,
+                Some(text) => Some(number(path, "umap.n_epochs", text)?),
+            },
+            learning_rate: or_default("umap.learning_rate", defaults.learning_rate)?,
+            negative_sample_rate: match file.metadata("umap.negative_sample_rate") {
+                None => defaults.negative_sample_rate,
+                Some(text) => number(path, "umap.negative_sample_rate", text)?,
+            },
+            repulsion_strength: or_default("umap.repulsion_strength", defaults.repulsion_strength)?,
+            seed: number(path, "seed", meta("seed")?)?,
+        };
+        let in_file = |e: Error| match e {
+            Error::Invalid { what, problem } => Error::data(path, format!("{what}: {problem}")),
+            other => other,
+        };
+        let umap = Umap::from_parts(params, fit_codes, embedding, get("umap.a")?, get("umap.b")?)
+            .map_err(in_file)?;
+        let mixture =
+            GaussianMixture::from_parameters(Covariance::Full, weights, means, covariances)
+                .map_err(in_file)?;
+        Ok(N2dModel { umap, mixture })
+    }
+
+    /// The clusters of new codes (M, D): each placed by UMAP's transform and assigned to
+    /// its likeliest mixture component; the confidence is that component's posterior.
+    pub fn predict(&self, codes: MatRef<'_>) -> Result<(Vec<usize>, Vec<f32>)> {
+        let placed = self.umap.transform(codes)?; // (M, dims)
+        Ok(assign(&self.mixture, &placed))
+    }
+
+    /// K, the number of clusters.
+    pub fn clusters(&self) -> usize {
+        self.mixture.k()
+    }
+}
+
+/// Each embedded point (M, dims) to its likeliest component; the confidence is that
+/// component's posterior probability.
+fn assign(mixture: &GaussianMixture, placed: &Matrix) -> (Vec<usize>, Vec<f32>) {
+    let probabilities = mixture.predict_proba(placed.view()); // (M, K)
+    let assignment = argmax_rows(&probabilities);
+    let confidence = assignment
+        .iter()
+        .zip(probabilities.iter_rows())
+        .map(|(&j, row)| row[j])
+        .collect();
+    (assignment, confidence)
 }
