@@ -117,6 +117,7 @@ fn save(
             ("umap.spread", &spread),
             ("umap.n_neighbors", &neighbors),
             ("seed", &seed),
+            (crate::experiment::identity::RUN_ID_KEY, &ctx.run.id),
         ],
     )
 }
