@@ -179,6 +179,7 @@ pub fn run(
         Some(saved) => {
             let path = checkpoint::path(&config.out);
             run.check_checkpoint(&path, saved.run_id())?;
+            outputs::check_owner(&config.out, &run)?;
             let shape = (data.fit.len(), data.fit.images.cols());
             checkpoint::validate(&path, saved, &config.schedule, shape, config.clusters)?;
         }

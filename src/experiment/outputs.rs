@@ -13,7 +13,10 @@
 //! checkpoint unless `--overwrite` is given. A checkpoint of the very same run (same
 //! identity) is removed, since starting afresh gives the same bits resuming would.
 //!
-//! A resumed run removes nothing: its folder was cleared when it first started.
+//! A resumed run removes nothing: its folder was cleared when it first started. The fresh
+//! run writes its identity into [`RUN_FILE`]; a resume checks it, so a checkpoint copied in
+//! from another run's folder is refused even though it agrees with its own command line
+//! (the logs beside it are another run's).
 
 use std::path::Path;
 
@@ -22,6 +25,9 @@ use crate::experiment::identity::{RUN_ID_KEY, RunId};
 use crate::experiment::methods::METHODS;
 use crate::io::safetensors;
 use crate::{Error, Result};
+
+/// The file that says which run the folder's files belong to: the identity and a newline.
+pub const RUN_FILE: &str = ".deepcluster-run";
 
 /// The files a run may write at the top of its output folder.
 pub const TOP_FILES: &[&str] = &[
@@ -91,7 +97,30 @@ pub fn prepare(out: &Path, run: &RunId, overwrite: bool, keep: Option<&Path>) ->
         // Only an empty folder goes; one holding a file of the user's stays.
         let _ = std::fs::remove_dir(&dir);
     }
-    Ok(())
+    crate::io::write_atomic(out.join(RUN_FILE), format!("{}\n", run.id).as_bytes())
+}
+
+/// An error unless the files in `out` were started by `run` (see [`RUN_FILE`]); checked
+/// when a run resumes.
+pub fn check_owner(out: &Path, run: &RunId) -> Result<()> {
+    let path = out.join(RUN_FILE);
+    let found = crate::io::read::read_capped(&path, 64, "a run marker").ok();
+    let found = found.as_deref().map(String::from_utf8_lossy);
+    match found.as_deref().map(str::trim_end) {
+        Some(id) if id == run.id => Ok(()),
+        Some(id) => Err(Error::data(
+            checkpoint::path(out),
+            format!(
+                "checkpoint is from another run: the folder's files are run {id}'s (see \
+                 {RUN_FILE}), the checkpoint and its options give run {}",
+                run.id
+            ),
+        )),
+        None => Err(Error::data(
+            checkpoint::path(out),
+            format!("checkpoint is from another run: the folder has no readable {RUN_FILE}"),
+        )),
+    }
 }
 
 /// A regular file or a symbolic link (removing a link removes the link, not its target).
