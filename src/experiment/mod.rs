@@ -9,7 +9,9 @@
 //!
 //! Read in this order: `schedule` (what the presets mean), `methods` (the table, then one
 //! file per method), `pretrain` (the shared autoencoder), `checkpoint` (the file a stopped
-//! run resumes from), `observer`; `evaluate` scores a clustering made by any other tool.
+//! run resumes from), `observer`, `identity` (what makes two runs the same run) and
+//! `outputs` (a run owns its output folder); `evaluate` scores a clustering made by any
+//! other tool.
 
 use std::path::PathBuf;
 use std::time::Instant;
