@@ -65,6 +65,7 @@ fn defaults() {
             max_iter: None,
             neighbors: 10,
             umap_dims: None,
+            overwrite: false,
         }
     );
 }

@@ -293,7 +293,10 @@ fn checkpoint_files_resume_dec_to_the_same_bits() {
             Ok((PretrainOptimizer::Adam { lr: 0.001 }.build(), params()))
         })
         .unwrap();
-        let Checkpoint::Dec { mut dec, mut state } = saved.checkpoint else {
+        let Checkpoint::Dec {
+            mut dec, mut state, ..
+        } = saved.checkpoint
+        else {
             panic!("not a DEC checkpoint")
         };
         fit_logging(&mut dec, &x, &p, &mut state, log);

@@ -47,6 +47,7 @@ fn tiny(out: &Path) -> Config {
         checkpoint_every: 1,
         umap_neighbors: 10,
         umap_dims: None,
+        overwrite: false,
     }
 }
 

@@ -297,6 +297,34 @@ fn a_png_bomb_as_the_first_image_costs_no_memory_for_the_other_rows() {
 }
 
 #[test]
+fn an_oversized_first_image_that_exhausts_memory_is_named() {
+    // 4096 x 4096 sets the size of all 40 rows: 28 fit rows of 64 MB do not fit under a
+    // 1 GiB address-space limit. The message names the first image and its size
+    // (regression: "not enough memory for 28 images of 16777216 pixels", naming no image).
+    let dir = article_copy("bomb-oom", 40, &format!("filename,label\n{}", rows(40)));
+    fs::write(dir.join("train/0.png"), png_bomb(4096, 4096)).unwrap();
+    let script = format!(
+        "ulimit -v 1048576; exec {BIN} {} --method kmeans --quiet --out {}",
+        dir.display(),
+        dir.join("out").display()
+    );
+    let out = Command::new("timeout")
+        .args(["60", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("line 2: ")
+            && stderr.contains("0.png: image is 4096x4096, and the first image sets")
+            && stderr.contains("28 images of that size do not fit in memory"),
+        "{stderr}"
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_csv_line_of_megabytes_is_an_error_not_an_allocation() {
     // 8 MB on one line, unquoted, then inside a quoted field (where newlines are data).
     let long = "x".repeat(8 << 20);

@@ -88,6 +88,8 @@ pub struct RunOptions {
     pub neighbors: usize,
     /// N2D: UMAP's output dimension; None = the number of clusters.
     pub umap_dims: Option<usize>,
+    /// Start afresh in a folder holding another run's checkpoint.
+    pub overwrite: bool,
 }
 
 /// Options of `deepcluster predict DATA_DIR --model DIR`.
@@ -115,6 +117,9 @@ pub const DEFAULT_CLUSTERS: usize = 10;
 /// N2D's UMAP neighbours: 10 measured better than N2D's scripts' 20 on our codes (README).
 pub const DEFAULT_NEIGHBORS: usize = 10;
 pub const DEFAULT_OUT: &str = "results";
+/// The most worker threads `--threads` accepts: creating 100,000 threads takes seconds
+/// before failing; 1024 is far beyond any machine's cores and cheap to create.
+pub const MAX_THREADS: usize = 1024;
 
 /// The help text of the main command.
 pub fn run_help() -> String {
@@ -135,7 +140,7 @@ options:
   --method M            kmeans | ae | dec | n2d | all: which pipeline to run [default: all]
   --seed N              random seed; the same seed gives bit-identical results
                         whatever the thread count [default: {DEFAULT_SEED}]
-  --threads N           worker threads, at least 1 [default: one per core]
+  --threads N           worker threads, 1 to {MAX_THREADS} [default: one per core]
   --epochs N            autoencoder pretraining epochs, at least 1 [default: the preset's]
   --batch-size N        mini-batch size, at least 1 [default: the preset's]
   --clusters K          number of clusters, at least 1 [default: {DEFAULT_CLUSTERS}]
@@ -146,12 +151,17 @@ options:
   --unlabelled          also fit on the unlabelled images (test.csv), as the DEC paper fits
                         on all of MNIST; they have no labels, so the scores do not change
                         what they measure [default: off]
-  --out DIR             output folder for results.csv, logs, weights and pictures
-                        [default: {DEFAULT_OUT}]
+  --out DIR             output folder for results.csv, logs, weights and pictures; a run
+                        owns it: it first removes the files of the kinds it writes (results,
+                        logs, weights, curves, montages), no others [default: {DEFAULT_OUT}]
+  --overwrite           start afresh even if --out holds another run's checkpoint (refused
+                        without it) [default: off]
   --quiet               no progress lines on stderr [default: off]
   --ae-weights FILE     load pretrained autoencoder weights (safetensors) and skip
-                        pretraining [default: none]
-  --resume DIR          continue an interrupted run from its checkpoint folder [default: none]
+                        pretraining; not with --epochs or --method kmeans [default: none]
+  --resume DIR          continue an interrupted run from its checkpoint folder; its saved
+                        command line decides everything but --threads and --quiet, the only
+                        options allowed beside it [default: none]
   --checkpoint-every N  write a checkpoint every N epochs / DEC updates, at least 1
                         [default: none]
   --max-iter N          DEC's most SGD steps, at least 1 [default: the preset's, 20000]
@@ -180,7 +190,7 @@ Every option may be written `--opt value` or `--opt=value`.
 options:
   --model DIR           output folder of an earlier run (its weights) [required]
   --out DIR             output folder [default: {DEFAULT_OUT}]
-  --threads N           worker threads, at least 1 [default: one per core]
+  --threads N           worker threads, 1 to {MAX_THREADS} [default: one per core]
   --quiet               no progress lines on stderr [default: off]
   -h, --help            print this help
 "
@@ -210,6 +220,7 @@ pub fn parse_run(args: &[String]) -> Result<Parsed> {
         max_iter: None,
         neighbors: DEFAULT_NEIGHBORS,
         umap_dims: None,
+        overwrite: false,
     };
     let mut tokens = Tokens::new(args);
     while let Some(token) = tokens.next_token()? {
@@ -221,7 +232,7 @@ pub fn parse_run(args: &[String]) -> Result<Parsed> {
                 match name {
                     "--method" => o.method = parse_method(&value()?)?,
                     "--seed" => o.seed = parse_number::<u64>(name, &value()?)?,
-                    "--threads" => o.threads = Some(parse_positive(name, &value()?)?),
+                    "--threads" => o.threads = Some(parse_threads(name, &value()?)?),
                     "--epochs" => o.epochs = Some(parse_positive(name, &value()?)?),
                     "--batch-size" => o.batch_size = Some(parse_positive(name, &value()?)?),
                     "--clusters" => o.clusters = parse_positive(name, &value()?)?,
@@ -251,6 +262,10 @@ pub fn parse_run(args: &[String]) -> Result<Parsed> {
                     "--unlabelled" => {
                         no_value(name, inline)?;
                         o.unlabelled = true
+                    }
+                    "--overwrite" => {
+                        no_value(name, inline)?;
+                        o.overwrite = true
                     }
                     _ => return Err(unknown_option(name)),
                 }
@@ -287,7 +302,7 @@ pub fn parse_predict(args: &[String]) -> Result<Parsed> {
                 match name {
                     "--model" => model = Some(parse_path(name, &value()?)?),
                     "--out" => out = parse_path(name, &value()?)?,
-                    "--threads" => threads = Some(parse_positive(name, &value()?)?),
+                    "--threads" => threads = Some(parse_threads(name, &value()?)?),
                     "--quiet" => {
                         no_value(name, inline)?;
                         quiet = true
@@ -425,6 +440,17 @@ fn parse_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T> {
 fn parse_positive(name: &str, value: &str) -> Result<usize> {
     match parse_number::<usize>(name, value)? {
         0 => Err(Error::invalid(name, "must be at least 1")),
+        n => Ok(n),
+    }
+}
+
+/// A thread count, 1 to `MAX_THREADS`.
+fn parse_threads(name: &str, value: &str) -> Result<usize> {
+    match parse_positive(name, value)? {
+        n if n > MAX_THREADS => Err(Error::invalid(
+            name,
+            format!("{n} threads: at most {MAX_THREADS}"),
+        )),
         n => Ok(n),
     }
 }

@@ -25,23 +25,79 @@ pub fn main(args: &[String]) -> Result<()> {
         }
         Parsed::Predict(_) => unreachable!("parse_run only parses the main command"),
     };
+    check_combinations(&options)?;
     interrupt::install();
     let Some(dir) = options.resume.clone() else {
         return in_pool(options.threads, || run(&options, args, None));
     };
     // Resume: the checkpoint's own command line decides everything that shapes the results;
     // only the thread count (which cannot change a bit) and --quiet may be given anew.
+    check_resume_alone(&options, args)?;
     let saved = checkpoint::load(&dir, |saved_args| {
         let schedule = schedule(&saved_options(saved_args)?);
         Ok((schedule.pretrain_optimizer.build(), schedule.dec))
     })?;
     let mut resumed = saved_options(&saved.args)?;
     resumed.out = dir;
+    // The paths as the run resolved them, so that a resume from another working folder
+    // reads the same files (the run's identity, checked by the experiment, covers them).
+    if let Some(data_dir) = saved.data_dir {
+        resumed.data_dir = data_dir;
+    }
+    if let Some(ae) = saved.ae_weights {
+        resumed.ae_weights = Some(ae);
+    }
     resumed.threads = options.threads.or(resumed.threads);
     resumed.quiet = options.quiet;
     in_pool(resumed.threads, || {
         run(&resumed, &saved.args, Some(saved.checkpoint))
     })
+}
+
+/// The options that are only given with `--resume`: the rest comes from the checkpoint.
+const RESUME_OPTIONS: &[&str] = &["--resume", "--threads", "--quiet"];
+
+/// With `--resume`, any option but `--threads` and `--quiet`, or a DATA_DIR, would be
+/// silently ignored (the checkpoint's command line decides): refuse it, naming it.
+fn check_resume_alone(options: &RunOptions, args: &[String]) -> Result<()> {
+    if !options.data_dir.as_os_str().is_empty() {
+        return Err(Error::invalid(
+            "--resume",
+            format!(
+                "DATA_DIR `{}` cannot be given with --resume: the checkpoint names its data                  (only --threads and --quiet may be given)",
+                options.data_dir.display()
+            ),
+        ));
+    }
+    // The parser has accepted the words, so every word starting with `--` is an option's
+    // name (a value never starts with `--`).
+    for arg in args {
+        let name = arg.split_once('=').map_or(arg.as_str(), |(n, _)| n);
+        if arg.starts_with("--") && !RESUME_OPTIONS.contains(&name) {
+            return Err(Error::invalid(
+                name,
+                "cannot be given with --resume: the checkpoint's command line decides it                  (only --threads and --quiet may be given)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Options that would be silently ignored together.
+fn check_combinations(o: &RunOptions) -> Result<()> {
+    if o.ae_weights.is_some() && o.method == Method::Kmeans {
+        return Err(Error::invalid(
+            "--ae-weights",
+            "`--method kmeans` clusters the raw pixels and uses no autoencoder",
+        ));
+    }
+    if o.ae_weights.is_some() && o.epochs.is_some() {
+        return Err(Error::invalid(
+            "--epochs",
+            "the autoencoder of --ae-weights is loaded, not pretrained: no epochs to set",
+        ));
+    }
+    Ok(())
 }
 
 /// The options of a checkpoint's saved command line.
@@ -97,6 +153,7 @@ pub fn config(o: &RunOptions) -> Config {
         checkpoint_every: o.checkpoint_every.unwrap_or(0),
         umap_neighbors: o.neighbors,
         umap_dims: o.umap_dims,
+        overwrite: o.overwrite,
     }
 }
 
@@ -139,6 +196,10 @@ impl Observer for Console<'_> {
     }
 
     fn should_stop(&mut self) -> bool {
+        interrupt::requested()
+    }
+
+    fn should_abandon(&mut self) -> bool {
         interrupt::requested()
     }
 

@@ -100,6 +100,18 @@ pub(super) fn alloc_matrix(rows: usize, cols: usize, what: &Path) -> Result<Matr
     Ok(Matrix::from_vec(rows, cols, vec![0.0; n]))
 }
 
+/// `alloc_matrix` for `rows` images of the size the first image set: when memory is short,
+/// the message names that first image and its size, the likely culprit (one oversized
+/// image), rather than only the count of images.
+fn alloc_images(images: &[ImageRef], rows: usize, (height, width): Size) -> Result<Matrix> {
+    alloc_matrix(rows, height * width, &images[0].list).map_err(|_| {
+        images[0].error(format!(
+            "image is {width}x{height}, and the first image sets every image's size: \
+             {rows} images of that size do not fit in memory"
+        ))
+    })
+}
+
 /// Decodes `images` in parallel into the rows of `out`, which is (images.len(), h * w).
 /// On failure the error of the first failing image (in list order) is returned, so the
 /// message does not depend on thread timing.
@@ -144,7 +156,7 @@ fn decode_into(images: &[ImageRef], size: Size, out: &mut Matrix) -> Result<()> 
 pub fn article_set(dir: &Path, part: &str) -> Result<Dataset> {
     let (listing, images) = listing(dir, part)?;
     let (height, width) = set_size(&images)?;
-    let mut matrix = alloc_matrix(images.len(), height * width, &images[0].list)?;
+    let mut matrix = alloc_images(&images, images.len(), (height, width))?;
     decode_into(&images, (height, width), &mut matrix)?;
     Ok(Dataset {
         images: matrix,
@@ -169,10 +181,9 @@ pub fn article_labelled(dir: &Path, protocol: Protocol) -> Result<Labelled> {
     };
     check_split(list, n, fit_end, protocol)?;
     let (height, width) = set_size(&images)?;
-    let pixels = height * width;
 
     // Decode the fitted rows and the validation rows straight into their own matrices.
-    let mut fit = alloc_matrix(fit_end, pixels, list)?;
+    let mut fit = alloc_images(&images, fit_end, (height, width))?;
     decode_into(&images[..fit_end], (height, width), &mut fit)?;
     let fit = Dataset {
         images: fit,
@@ -184,7 +195,7 @@ pub fn article_labelled(dir: &Path, protocol: Protocol) -> Result<Labelled> {
     let validation = match protocol {
         Protocol::All => fit.clone(),
         Protocol::Split => {
-            let mut val = alloc_matrix(n - fit_end, pixels, list)?;
+            let mut val = alloc_images(&images, n - fit_end, (height, width))?;
             decode_into(&images[fit_end..], (height, width), &mut val)?;
             Dataset {
                 images: val,

@@ -10,12 +10,15 @@
 //!   count and the labels of the previous update (`dec.last_labels`).
 //!
 //! The run's own command line is kept in the metadata, so `--resume DIR` needs nothing
-//! else. Cheap, deterministic steps (K-Means) are recomputed on resume, not stored.
+//! else, with the run's identity (`run_id`, see `identity`) and its data folder and
+//! `--ae-weights` file as canonical paths (so that `--resume` works from any folder).
+//! Every saved counter is checked against the run before training goes on ([`validate`]). Cheap, deterministic steps (K-Means) are recomputed on resume, not stored.
 
 use std::path::{Path, PathBuf};
 
 use crate::cluster::{Dec, DecParams, DecState};
-use crate::experiment::schedule::TrainOptimizer;
+use crate::experiment::identity::{self, RunId};
+use crate::experiment::schedule::{Schedule, TrainOptimizer};
 use crate::io::safetensors::{self, SafeTensors};
 use crate::io::weights::{self, Tensors};
 use crate::linalg::Matrix;
@@ -35,9 +38,26 @@ pub enum Checkpoint {
         mid: Option<MidEpoch>,
         ae: Autoencoder,
         optimizer: TrainOptimizer,
+        /// The identity of the run that wrote it (None: written without one).
+        run_id: Option<String>,
     },
     /// At DEC's target update of step `state.iter` (which a resumed run redoes).
-    Dec { dec: Dec, state: DecState },
+    Dec {
+        dec: Dec,
+        state: DecState,
+        run_id: Option<String>,
+    },
+}
+
+impl Checkpoint {
+    /// The identity of the run that wrote this checkpoint.
+    pub fn run_id(&self) -> Option<&str> {
+        match self {
+            Checkpoint::Pretrain { run_id, .. } | Checkpoint::Dec { run_id, .. } => {
+                run_id.as_deref()
+            }
+        }
+    }
 }
 
 /// A run's state as the experiment hands it to `Observer::checkpoint`: the same two
@@ -49,13 +69,18 @@ pub enum Snapshot<'a> {
         mid: Option<MidEpoch>,
         ae: &'a Autoencoder,
         optimizer: &'a TrainOptimizer,
+        run: &'a RunId,
     },
     /// At (or between) DEC's target updates; see `TargetUpdate::state`.
-    Dec { dec: &'a Dec, state: &'a DecState },
+    Dec {
+        dec: &'a Dec,
+        state: &'a DecState,
+        run: &'a RunId,
+    },
 }
 
 /// Writes `snapshot` to `out/checkpoint.safetensors`, with `args` (the command line that
-/// rebuilds the run's configuration) in its metadata.
+/// rebuilds the run's configuration) and the run's identity in its metadata.
 pub fn save(out: &Path, args: &[String], snapshot: &Snapshot<'_>) -> Result<()> {
     match *snapshot {
         Snapshot::Pretrain {
@@ -63,15 +88,38 @@ pub fn save(out: &Path, args: &[String], snapshot: &Snapshot<'_>) -> Result<()> 
             mid,
             ae,
             optimizer,
-        } => save_pretrain(out, args, (epoch, mid), ae, optimizer),
-        Snapshot::Dec { dec, state } => save_dec(out, args, dec, state),
+            run,
+        } => save_pretrain(out, args, Some(run), (epoch, mid), ae, optimizer),
+        Snapshot::Dec { dec, state, run } => write_dec(out, args, Some(run), dec, state),
     }
 }
 
-/// A checkpoint and the command line of the run that wrote it.
+/// A checkpoint, the command line of the run that wrote it, and that run's canonical
+/// data folder and `--ae-weights` file (None in a checkpoint written without them).
 pub struct Saved {
     pub args: Vec<String>,
     pub checkpoint: Checkpoint,
+    pub data_dir: Option<PathBuf>,
+    pub ae_weights: Option<PathBuf>,
+}
+
+/// The identity's metadata: `run_id`, `data_dir` and `ae_weights` (canonical paths).
+fn run_metadata(run: Option<&RunId>, metadata: &mut Vec<(String, String)>) -> Result<()> {
+    let Some(run) = run else {
+        return Ok(());
+    };
+    metadata.push(run.tag());
+    metadata.push((
+        identity::DATA_DIR_KEY.into(),
+        identity::path_text(&run.data_dir)?.into(),
+    ));
+    if let Some(ae) = &run.ae_weights {
+        metadata.push((
+            identity::AE_WEIGHTS_KEY.into(),
+            identity::path_text(ae)?.into(),
+        ));
+    }
+    Ok(())
 }
 
 pub fn path(out: &Path) -> PathBuf {
@@ -100,6 +148,7 @@ fn read_state(file: &SafeTensors, prefix: &str) -> Vec<Vec<f32>> {
 pub fn save_pretrain(
     out: &Path,
     args: &[String],
+    run: Option<&RunId>,
     (epoch, mid): (usize, Option<MidEpoch>),
     ae: &Autoencoder,
     optimizer: &TrainOptimizer,
@@ -116,6 +165,7 @@ pub fn save_pretrain(
         ));
     }
     metadata.push(args_metadata(args));
+    run_metadata(run, &mut metadata)?;
     match optimizer {
         TrainOptimizer::Adam(adam) => {
             let (iterations, m, v) = adam.state();
@@ -132,11 +182,23 @@ pub fn save_pretrain(
     weights::save_tensors(path(out), &tensors, &metadata)
 }
 
+/// A DEC checkpoint without a run identity (the library's own use; `save` adds one).
 pub fn save_dec(out: &Path, args: &[String], dec: &Dec, state: &DecState) -> Result<()> {
+    write_dec(out, args, None, dec, state)
+}
+
+fn write_dec(
+    out: &Path,
+    args: &[String],
+    run: Option<&RunId>,
+    dec: &Dec,
+    state: &DecState,
+) -> Result<()> {
     let (mut tensors, mut metadata) = weights::dec_tensors(dec);
     metadata.push(("phase".into(), "dec".into()));
     metadata.push(("iter".into(), state.iter.to_string()));
     metadata.push(args_metadata(args));
+    run_metadata(run, &mut metadata)?;
     // Labels are small integers, exact in f32 up to 2^24.
     let labels: Vec<f32> = state.last_labels.iter().map(|&l| l as f32).collect();
     tensors.push(("dec.last_labels".into(), vec![labels.len()], &labels));
@@ -177,6 +239,12 @@ pub fn load(
         .map(str::to_string)
         .collect();
     let (mut optimizer, dec_params) = template(&args)?;
+    let run_id = file.metadata(identity::RUN_ID_KEY).map(str::to_string);
+    let saved_path = |key: &str| file.metadata(key).map(PathBuf::from);
+    let (data_dir, ae_weights) = (
+        saved_path(identity::DATA_DIR_KEY),
+        saved_path(identity::AE_WEIGHTS_KEY),
+    );
     let checkpoint = match file.metadata("phase") {
         Some("pretrain") => {
             let epoch = number(&path, &file, "epoch")? as usize;
@@ -213,6 +281,7 @@ pub fn load(
                 mid,
                 ae,
                 optimizer,
+                run_id,
             }
         }
         Some("dec") => {
@@ -265,7 +334,7 @@ pub fn load(
                 }
                 state.target = Matrix::from_vec(n, k, target.data.clone());
             }
-            Checkpoint::Dec { dec, state }
+            Checkpoint::Dec { dec, state, run_id }
         }
         other => {
             return Err(Error::data(
@@ -274,7 +343,12 @@ pub fn load(
             ));
         }
     };
-    Ok(Saved { args, checkpoint })
+    Ok(Saved {
+        args,
+        checkpoint,
+        data_dir,
+        ae_weights,
+    })
 }
 
 /// An optimiser state of the wrong sizes would make the next step panic; refuse it here.
@@ -302,4 +376,113 @@ fn check_state_lengths(path: &Path, optimizer: &TrainOptimizer, ae: &Autoencoder
             "optimiser state does not match the model's parameters",
         ))
     }
+}
+
+/// Checks every counter and size a checkpoint saved against the run that resumes from it:
+/// `schedule`, the `n_fit` fit images of `width` values each, and `clusters`. A
+/// checkpoint that passes the file's own checks (CRC, shapes, finite values) but whose
+/// counters lie would otherwise skip or repeat training, or panic on a wrong size. Each
+/// message names the field.
+pub fn validate(
+    path: &Path,
+    checkpoint: &Checkpoint,
+    schedule: &Schedule,
+    (n_fit, width): (usize, usize),
+    clusters: usize,
+) -> Result<()> {
+    let bad = |problem: String| Err(Error::data(path, problem));
+    match checkpoint {
+        Checkpoint::Pretrain {
+            epoch,
+            mid,
+            ae,
+            optimizer,
+            ..
+        } => {
+            let epochs = schedule.pretrain_epochs;
+            // The batches of one epoch, as `Autoencoder::fit_until` cuts them.
+            let batches = n_fit.div_ceil(schedule.pretrain_batch.min(n_fit).max(1));
+            if ae.dims() != schedule.dims(width) {
+                return bad(format!(
+                    "checkpoint metadata `dims` is {:?}, the run's network is {:?}",
+                    ae.dims(),
+                    schedule.dims(width)
+                ));
+            }
+            if *epoch > epochs {
+                return bad(format!(
+                    "checkpoint metadata `epoch` = {epoch}, beyond the run's {epochs} epochs"
+                ));
+            }
+            let steps = mid.map_or(0, |m| m.steps);
+            if mid.is_some() && (steps == 0 || steps >= batches || *epoch == epochs) {
+                return bad(format!(
+                    "checkpoint metadata `mid_steps` = {steps}, not inside epoch {} of \
+                     {epochs} ({batches} batches an epoch)",
+                    epoch + 1
+                ));
+            }
+            if let Some(m) = mid
+                && !m.loss_total.is_finite()
+            {
+                return bad("checkpoint metadata `mid_loss_total_bits` is not finite".into());
+            }
+            if let TrainOptimizer::Adam(adam) = optimizer {
+                // Adam counts one step per batch.
+                let expected = (*epoch as u64) * batches as u64 + steps as u64;
+                if adam.iterations() != expected {
+                    return bad(format!(
+                        "checkpoint metadata `adam_iterations` = {}, expected {expected} \
+                         after {epoch} epochs and {steps} steps of {batches} batches",
+                        adam.iterations()
+                    ));
+                }
+            }
+        }
+        Checkpoint::Dec { dec, state, .. } => {
+            let max_iter = schedule.dec.max_iter;
+            if dec.clusters() != clusters {
+                return bad(format!(
+                    "tensor `centres` holds {} clusters, the run has {clusters}",
+                    dec.clusters()
+                ));
+            }
+            if dec.encoder.input_dim() != width {
+                return bad(format!(
+                    "checkpoint metadata `dims` starts at {}, the images have {width} values",
+                    dec.encoder.input_dim()
+                ));
+            }
+            if state.iter > max_iter {
+                return bad(format!(
+                    "checkpoint metadata `iter` = {}, beyond DEC's max_iter {max_iter}",
+                    state.iter
+                ));
+            }
+            // Before the first target update (step 0) there are neither labels nor a
+            // target; after it, one label and one target row per fit image.
+            let (labels, rows) = if state.iter == 0 {
+                (0, 0)
+            } else {
+                (n_fit, n_fit)
+            };
+            if state.last_labels.len() != labels {
+                return bad(format!(
+                    "tensor `dec.last_labels` holds {} labels, expected {labels} at step {} \
+                     ({n_fit} fit images)",
+                    state.last_labels.len(),
+                    state.iter
+                ));
+            }
+            if state.target.rows() != rows {
+                return bad(format!(
+                    "tensor `dec.target` has {} rows, expected {rows} at step {} \
+                     ({n_fit} fit images)",
+                    state.target.rows(),
+                    state.iter
+                ));
+            }
+        }
+    }
+    Ok(())
 }

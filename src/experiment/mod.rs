@@ -9,7 +9,9 @@
 //!
 //! Read in this order: `schedule` (what the presets mean), `methods` (the table, then one
 //! file per method), `pretrain` (the shared autoencoder), `checkpoint` (the file a stopped
-//! run resumes from), `observer`; `evaluate` scores a clustering made by any other tool.
+//! run resumes from), `observer`, `identity` (what makes two runs the same run) and
+//! `outputs` (a run owns its output folder); `evaluate` scores a clustering made by any
+//! other tool.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -24,8 +26,10 @@ use crate::{Error, Result};
 
 pub mod checkpoint;
 pub mod evaluate;
+pub mod identity;
 pub mod methods;
 pub mod observer;
+pub mod outputs;
 pub mod pretrain;
 pub mod schedule;
 
@@ -61,6 +65,8 @@ pub struct Config {
     pub umap_neighbors: usize,
     /// N2D: UMAP's output dimension; None = the number of clusters, as N2D does.
     pub umap_dims: Option<usize>,
+    /// A fresh run may replace another run's checkpoint in `out` (see `outputs`).
+    pub overwrite: bool,
 }
 
 impl Config {
@@ -84,6 +90,8 @@ pub struct Context<'a> {
     /// The validation images' classes, (N_val,).
     pub truth: &'a [usize],
     pub observer: &'a mut dyn Observer,
+    /// The run's identity, written into its checkpoints and weights.
+    pub run: &'a identity::RunId,
     /// The checkpoint this run resumes from, until the phase it belongs to takes it.
     pub resume: Option<Checkpoint>,
     /// The training curves drawn so far, for the page.
@@ -106,8 +114,17 @@ pub(crate) fn interrupted(config: &Config) -> Error {
     }
 }
 
+/// The error of a run stopped where it holds no state of its own (K-Means): resumable
+/// only if an earlier part of the run left a checkpoint.
+pub(crate) fn interrupted_before_checkpoint(config: &Config) -> Error {
+    let saved = checkpoint::path(&config.out).is_file();
+    Error::Interrupted {
+        checkpoint: saved.then(|| config.out.clone()),
+    }
+}
+
 /// Runs the experiment of `config`, continuing from `resume` (a checkpoint of a run with
-/// the same configuration) when given. Returns the results table, which is also written to
+/// the same identity, which is checked) when given. Returns the results table, which is also written to
 /// `results.csv`; a run stopped by the observer returns `Error::Interrupted`.
 pub fn run(
     config: &Config,
@@ -158,9 +175,25 @@ pub fn run(
         config.data_dir.display(),
         started.elapsed().as_secs_f64()
     ));
+    let run = identity::RunId::of(config, &data.fit, &data.validation)?;
     std::fs::create_dir_all(&config.out).map_err(|e| Error::io(&config.out, e))?;
     // One run per output folder, for the whole run: a second one stops here in one line.
     let _lock = crate::io::lock::FolderLock::acquire(&config.out)?;
+    match &resume {
+        Some(saved) => {
+            let path = checkpoint::path(&config.out);
+            run.check_checkpoint(&path, saved.run_id())?;
+            outputs::check_owner(&config.out, &run)?;
+            let shape = (data.fit.len(), data.fit.images.cols());
+            checkpoint::validate(&path, saved, &config.schedule, shape, config.clusters)?;
+        }
+        None => outputs::prepare(
+            &config.out,
+            &run,
+            config.overwrite,
+            config.ae_weights.as_deref(),
+        )?,
+    }
 
     let mut ctx = Context {
         config,
@@ -168,6 +201,7 @@ pub fn run(
         validation: &data.validation,
         truth: &truth,
         observer,
+        run: &run,
         resume,
         curves: Vec::new(),
         figures: Vec::new(),
@@ -222,7 +256,7 @@ fn record(
         clusters: ctx.config.clusters,
     };
     // The output sub-folder of a method's pictures: `ae+kmeans` becomes `ae_kmeans`.
-    let montages = write_montages(ctx.out(&method.replace('+', "_")), &pictures)?;
+    let montages = write_montages(ctx.out(&outputs::method_folder(method)), &pictures)?;
     let section = MethodSection {
         name: method.to_string(),
         figures: std::mem::take(&mut ctx.figures),
@@ -254,6 +288,7 @@ fn finish(ctx: Context<'_>, results: &[ResultRow], methods: Vec<MethodSection>) 
                 c.preset.as_str(),
                 c.seed
             ),
+            format!("run: {}", ctx.run.id),
         ],
         results: results.to_vec(),
         curves: ctx.curves,

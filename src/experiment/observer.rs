@@ -35,6 +35,14 @@ pub trait Observer {
         false
     }
 
+    /// Asked where the run holds nothing worth a checkpoint (before each Lloyd iteration of
+    /// the pixel K-Means, which a resumed run recomputes): `true` ends the run there, with
+    /// no checkpoint of its own. The command line says yes once Ctrl-C was pressed, so a
+    /// long K-Means stops too; the default never does.
+    fn should_abandon(&mut self) -> bool {
+        false
+    }
+
     /// A checkpoint is due (every `checkpoint_every` epochs or updates, or because the run
     /// stops): keep it, typically with `checkpoint::save`. Returning an error ends the run.
     fn checkpoint(&mut self, _snapshot: &Snapshot<'_>) -> Result<()> {

@@ -59,8 +59,12 @@ fn autoencoder(ctx: &mut Context<'_>) -> Result<(Autoencoder, Option<KMeans>, bo
         return Ok((ae, None, true));
     }
     if matches!(ctx.resume, Some(Checkpoint::Dec { .. })) {
-        // Pretraining had finished: its weights and log are in the output folder.
-        let ae = weights::load_autoencoder(ctx.out(weights::AE_FILE))?;
+        // Pretraining had finished: its weights and log are in the output folder. The DEC
+        // checkpoint depends on that very encoder, so it must be this run's own.
+        let path = ctx.out(weights::AE_FILE);
+        let file = crate::io::safetensors::load(&path)?;
+        ctx.run.check_file(&path, &file)?;
+        let ae = weights::autoencoder_from(&path, &file, "")?;
         let log = PretrainLog::resume(ctx.out("pretrain_log.csv"), usize::MAX)?;
         plot(ctx, &log)?;
         return Ok((ae, None, false));
@@ -74,6 +78,7 @@ fn autoencoder(ctx: &mut Context<'_>) -> Result<(Autoencoder, Option<KMeans>, bo
             mid,
             ae,
             optimizer,
+            ..
         }) => {
             ctx.observer
                 .note(&format!("resuming pretraining after epoch {epoch}"));
@@ -183,6 +188,7 @@ fn autoencoder(ctx: &mut Context<'_>) -> Result<(Autoencoder, Option<KMeans>, bo
                 mid: stopped_inside,
                 ae: &ae,
                 optimizer: &optimizer,
+                run: ctx.run,
             })?;
         }
         if stopping {
@@ -193,7 +199,10 @@ fn autoencoder(ctx: &mut Context<'_>) -> Result<(Autoencoder, Option<KMeans>, bo
         "final loss {:.5}",
         log.losses.last().map_or(f64::NAN, |l| l.1)
     ));
-    weights::save_autoencoder(ctx.out(weights::AE_FILE), &ae)?;
+    // The weights carry the run's identity, which a DEC checkpoint checks on resume.
+    let (tensors, mut metadata) = weights::autoencoder_tensors(&ae, "");
+    metadata.push(ctx.run.tag());
+    weights::save_tensors(ctx.out(weights::AE_FILE), &tensors, &metadata)?;
     plot(ctx, &log)?;
     Ok((ae, final_kmeans, false))
 }

@@ -65,12 +65,16 @@ pub(super) type Move = (usize, usize, usize);
 /// assigned with one GEMM per run and chunk. The bounds are widened by a bound on the f32
 /// GEMM's rounding, so a skipped point's label is the exact nearest centre: the labels
 /// are those of plain Lloyd, up to ties within rounding.
+///
+/// `stop` is asked before every iteration; when it says yes, the runs are abandoned and
+/// the result is None (a stop request, Ctrl-C). Asking changes nothing else.
 pub(super) fn lloyd(
     points: &Points<'_>,
     seeds: Vec<Matrix>,
     max_iter: usize,
     tol: f64,
-) -> Vec<KMeans> {
+    stop: &dyn Fn() -> bool,
+) -> Option<Vec<KMeans>> {
     let n = points.n();
     let mut runs: Vec<Run> = seeds
         .into_iter()
@@ -94,6 +98,9 @@ pub(super) fn lloyd(
         let mut active: Vec<&mut Run> = runs.iter_mut().filter(|r| r.step != Step::Done).collect();
         if active.is_empty() {
             break;
+        }
+        if stop() {
+            return None;
         }
         // moves[b][a]: the label changes of block b for active run a, in point order.
         let moves = assign(points, &mut active);
@@ -136,7 +143,8 @@ pub(super) fn lloyd(
             };
         });
     }
-    runs.into_par_iter()
+    let fitted = runs
+        .into_par_iter()
         .map(|run| KMeans {
             inertia: inertia_from_sums(&run),
             centroids: run.centres,
@@ -144,7 +152,8 @@ pub(super) fn lloyd(
             n_iter: run.n_iter,
             inertia_history: run.history,
         })
-        .collect()
+        .collect();
+    Some(fitted)
 }
 
 /// Moves the changed points between the cluster sums: the M-step's work is proportional to
@@ -338,7 +347,9 @@ mod tests {
             seeds.clone(),
             300,
             tol as f64 * mean_variance(x.view()),
-        );
+            &|| false,
+        )
+        .unwrap();
         for (run, seeds) in runs.iter().zip(&seeds) {
             let reference = reference_lloyd(x.view(), seeds, 300, tol);
             let iters = reference.n_iter;

@@ -117,14 +117,27 @@ impl KMeansParams {
     /// Errors (`Error::Invalid`): k = 0, k > N, n_init = 0, max_iter = 0, a negative or
     /// non-finite tol, D = 0, or a non-finite value in `x`.
     pub fn fit(&self, x: MatRef<'_>) -> Result<KMeans> {
+        let fitted = self.fit_until(x, &|| false)?;
+        Ok(fitted.expect("never asked to stop"))
+    }
+
+    /// [`fit`](Self::fit), asking `stop` before each seeding and each Lloyd iteration (of
+    /// all restarts in lockstep); None when it said yes (Ctrl-C). Asking changes no bit of
+    /// the result.
+    pub fn fit_until(&self, x: MatRef<'_>, stop: &dyn Fn() -> bool) -> Result<Option<KMeans>> {
         self.validate(x)?;
+        if stop() {
+            return Ok(None);
+        }
         let points = Points::new(x);
         let tol = self.tol as f64 * mean_variance(x);
         let mut rngs: Vec<StdRng> = (0..self.n_init)
             .map(|r| StdRng::seed_from_u64(restart_seed(self.seed, r)))
             .collect();
         let seeds = kmeans_plus_plus(&points, self.k, &mut rngs);
-        let runs = lloyd(&points, seeds, self.max_iter, tol);
+        let Some(runs) = lloyd(&points, seeds, self.max_iter, tol, stop) else {
+            return Ok(None);
+        };
         // The lowest inertia; strictly lower, so on a tie the earlier restart stays, as in
         // scikit-learn.
         let mut best = runs
@@ -142,7 +155,7 @@ impl KMeansParams {
         // the stacked GEMM, which may round ties differently.
         best.labels = best.predict(x);
         best.inertia = exact_inertia(&points, &best.centroids, &best.labels);
-        Ok(best)
+        Ok(Some(best))
     }
 
     fn validate(&self, x: MatRef<'_>) -> Result<()> {

@@ -22,7 +22,7 @@ pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result
     let pretrained = pretrained.expect("dec needs the autoencoder");
     let params = ctx.config.schedule.dec.clone();
     let (mut dec, mut state, mut log) = match ctx.resume.take() {
-        Some(Checkpoint::Dec { dec, state }) => {
+        Some(Checkpoint::Dec { dec, state, .. }) => {
             ctx.observer
                 .note(&format!("resuming DEC at step {}", state.iter));
             let log = match state.iter.checked_sub(1) {
@@ -48,6 +48,7 @@ pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result
     let started = Instant::now();
     let (validation, truth) = (ctx.validation, ctx.truth);
     let checkpoint_every = ctx.config.checkpoint_every;
+    let run = ctx.run;
     // The observer is asked from two closures (at each update, after each step).
     let observer = RefCell::new(&mut *ctx.observer);
     let mut failure = None;
@@ -63,6 +64,7 @@ pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result
             observer.checkpoint(&Snapshot::Dec {
                 dec: u.model,
                 state: u.state,
+                run,
             })
         } else {
             Ok(())
@@ -116,13 +118,16 @@ pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result
         observer.checkpoint(&Snapshot::Dec {
             dec: &dec,
             state: &state,
+            run,
         })?;
     }
     if stopped_at_update || stop == Stop::Interrupted {
         return Err(interrupted(ctx.config));
     }
     observer.finish(&format!("{stop:?} after {} steps", state.iter));
-    weights::save_dec(ctx.out(weights::DEC_FILE), &dec)?;
+    let (tensors, mut metadata) = weights::dec_tensors(&dec);
+    metadata.push(run.tag());
+    weights::save_tensors(ctx.out(weights::DEC_FILE), &tensors, &metadata)?;
 
     let q = dec.soft_assign(&ctx.validation.images); // (N_val, K)
     let assignment = argmax_rows(&q);

@@ -199,6 +199,7 @@ fn save(
             ("umap.negative_sample_rate", &negative),
             ("umap.repulsion_strength", &repulsion),
             ("seed", &seed),
+            (crate::experiment::identity::RUN_ID_KEY, &ctx.run.id),
         ],
     )
 }
