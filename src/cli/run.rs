@@ -82,6 +82,7 @@ pub fn config(o: &RunOptions) -> Config {
     };
     Config {
         data_dir: o.data_dir.clone(),
+        folder: o.folder,
         protocol: match o.protocol {
             ProtocolArg::Split => Protocol::Split,
             ProtocolArg::All => Protocol::All,
