@@ -132,7 +132,6 @@ fn load_images(
         }
     };
     let model_size = trained_on.map(|s| (s.width, s.height));
-    let describe = |s: ImageShape| s.describe();
     if let (Some(asked), Some(shape)) = (options.colour, trained_on)
         && Some(asked) != model_colour
     {
@@ -141,7 +140,7 @@ fn load_images(
             format!(
                 "the model in {} was trained on {} images; leave --colour out to use its mode",
                 options.model.display(),
-                describe(shape)
+                shape.describe()
             ),
         ));
     }
@@ -156,7 +155,7 @@ fn load_images(
                 asked.0,
                 asked.1,
                 options.model.display(),
-                describe(shape)
+                shape.describe()
             ),
         ));
     }
