@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use deepcluster::Error;
 use deepcluster::cli::args::{
-    Method, Parsed, PredictOptions, Preset, ProtocolArg, RunOptions, parse_predict, parse_run,
+    Colour, FolderOptions, Method, Parsed, PredictOptions, Preset, ProtocolArg, RunOptions,
+    parse_predict, parse_run,
 };
 
 fn words(s: &str) -> Vec<String> {
@@ -66,6 +67,7 @@ fn defaults() {
             neighbors: 10,
             umap_dims: None,
             overwrite: false,
+            folder: FolderOptions::default(),
         }
     );
 }
@@ -162,6 +164,9 @@ fn help_describes_every_option_with_its_default() {
             "--checkpoint-every",
             "--max-iter",
             "--unlabelled",
+            "--image-size",
+            "--colour",
+            "--skip-unreadable",
             "--opt=value",
         ] {
             assert!(text.contains(opt), "help lacks {opt}");
@@ -174,8 +179,75 @@ fn help_describes_every_option_with_its_default() {
     let Ok(Parsed::Help(text)) = parse_predict(&words("--help")) else {
         panic!("predict: no help");
     };
-    for opt in ["--model", "--out", "--threads", "--quiet"] {
+    for opt in [
+        "--model",
+        "--out",
+        "--threads",
+        "--quiet",
+        "--image-size",
+        "--colour",
+        "--skip-unreadable",
+    ] {
         assert!(text.contains(opt), "predict help lacks {opt}");
+    }
+}
+
+/// `--image-size WxH`, `--colour grey|rgb` and `--skip-unreadable`, for both commands;
+/// each impossible value is one line naming the option.
+#[test]
+fn folder_options() {
+    let o = run("d --image-size 32x24 --colour rgb --skip-unreadable");
+    assert_eq!(
+        o.folder,
+        FolderOptions {
+            size: Some((32, 24)),
+            colour: Colour::Rgb,
+            skip_unreadable: true,
+        }
+    );
+    assert_eq!(
+        run("d --image-size=5X7 --colour=grey").folder.size,
+        Some((5, 7))
+    );
+    assert_eq!(run("d --colour gray").folder.colour, Colour::Grey);
+    for (bad, what, says) in [
+        ("d --image-size 0x5", "--image-size", "at least 1"),
+        ("d --image-size 5x0", "--image-size", "at least 1"),
+        ("d --image-size abc", "--image-size", "`abc` is not WxH"),
+        ("d --image-size 28", "--image-size", "not WxH"),
+        ("d --image-size 28x", "--image-size", "not WxH"),
+        ("d --image-size -3x4", "--image-size", "not WxH"),
+        ("d --image-size +3x4", "--image-size", "not WxH"),
+        ("d --image-size 3x4x5", "--image-size", "not WxH"),
+        ("d --image-size 70000x2", "--image-size", "at most 65536"),
+        (
+            "d --image-size 99999999999999999999x2",
+            "--image-size",
+            "at most",
+        ),
+        ("d --colour cmyk", "--colour", "grey or rgb"),
+        ("d --colour", "--colour", "missing value"),
+        (
+            "d --skip-unreadable=yes",
+            "--skip-unreadable",
+            "takes no value",
+        ),
+    ] {
+        assert!(run_error(bad, what).contains(says), "{bad}");
+    }
+    let p = predict("d --model m --image-size 28x28 --colour rgb --skip-unreadable");
+    assert_eq!(
+        (p.image_size, p.colour, p.skip_unreadable),
+        (Some((28, 28)), Some(Colour::Rgb), true)
+    );
+    for (args, what) in [
+        ("d --model m --image-size 0x1", "--image-size"),
+        ("d --model m --colour blue", "--colour"),
+    ] {
+        match parse_predict(&words(args)) {
+            Err(Error::Invalid { what: w, .. }) => assert_eq!(w, what, "{args}"),
+            other => panic!("{args}: {other:?}"),
+        }
     }
 }
 
@@ -257,6 +329,9 @@ fn predict_options() {
             out: PathBuf::from("results"),
             threads: None,
             quiet: false,
+            image_size: None,
+            colour: None,
+            skip_unreadable: false,
         }
     );
     let o = predict("--model=m --out=p --threads=3 --quiet d");

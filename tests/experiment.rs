@@ -35,6 +35,7 @@ fn tiny(out: &Path) -> Config {
     schedule.dec.max_iter = 300;
     Config {
         data_dir: fixture(),
+        folder: Default::default(),
         protocol: Protocol::Split,
         unlabelled: false,
         methods: vec!["kmeans", "ae+kmeans", "dec"],

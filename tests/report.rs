@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use deepcluster::linalg::Matrix;
+use deepcluster::metrics::Scores;
 use deepcluster::report::gallery::write_gallery;
 use deepcluster::report::html::{Embedding, Figure, MethodSection, Page, write_index};
 use deepcluster::report::montage::{
@@ -14,7 +15,8 @@ use deepcluster::report::montage::{
 use deepcluster::report::plot::{self, PALETTE, Series, line_chart, render_line_chart};
 use deepcluster::report::raster::{Channels, Colour, Image, load_png};
 use deepcluster::report::table::{
-    DecLog, DecLogRow, PretrainLog, ResultRow, format_results_table, write_results_csv,
+    DecLog, DecLogRow, PretrainLog, ResultRow, cluster_sizes, format_results_table,
+    write_results_csv,
 };
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -29,23 +31,32 @@ fn rows() -> Vec<ResultRow> {
     vec![
         ResultRow {
             method: "kmeans".into(),
-            nmi: 0.4998123,
-            acc: 0.54211,
-            ari: 0.3662,
+            scores: Some(Scores {
+                nmi: 0.4998123,
+                acc: 0.54211,
+                ari: 0.3662,
+            }),
+            sizes: vec![3, 2],
             seconds: 45.239,
         },
         ResultRow {
             method: "ae+kmeans".into(),
-            nmi: 0.75,
-            acc: 0.8,
-            ari: 0.7,
+            scores: Some(Scores {
+                nmi: 0.75,
+                acc: 0.8,
+                ari: 0.7,
+            }),
+            sizes: vec![3, 2],
             seconds: 120.0,
         },
         ResultRow {
             method: "dec".into(),
-            nmi: 0.8612,
-            acc: 0.9,
-            ari: 0.83,
+            scores: Some(Scores {
+                nmi: 0.8612,
+                acc: 0.9,
+                ari: 0.83,
+            }),
+            sizes: vec![3, 2],
             seconds: 200.5,
         },
     ]
@@ -73,6 +84,57 @@ fn results_csv_and_table_bytes() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// An unlabelled run (no scores): the table and results.csv show the cluster sizes.
+#[test]
+fn unlabelled_results_show_cluster_sizes() {
+    let dir = temp_dir("sizes");
+    let rows: Vec<ResultRow> = rows()
+        .into_iter()
+        .map(|r| ResultRow { scores: None, ..r })
+        .collect();
+    let path = dir.join("results.csv");
+    write_results_csv(&path, &rows).unwrap();
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        "method,sizes,seconds\n\
+         kmeans,3 2,45.24\n\
+         ae+kmeans,3 2,120.00\n\
+         dec,3 2,200.50\n"
+    );
+    assert_eq!(
+        format_results_table(&rows),
+        "method      seconds  cluster sizes\n\
+         kmeans         45.2  3 2\n\
+         ae+kmeans     120.0  3 2\n\
+         dec           200.5  3 2\n"
+    );
+    assert_eq!(cluster_sizes(&[2, 0, 2, 2], 4), vec![1, 0, 3, 0]);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// An unlabelled DEC log leaves the score cells empty and resumes from them.
+#[test]
+fn an_unlabelled_dec_log_has_empty_score_cells() {
+    let dir = temp_dir("declog-unlabelled");
+    let mut dec = DecLog::new(dir.join("dec_log.csv"));
+    let row = DecLogRow {
+        iter: 0,
+        scores: None,
+        loss: 0.5,
+        changed: None,
+    };
+    dec.append(row).unwrap();
+    assert_eq!(
+        fs::read_to_string(dir.join("dec_log.csv")).unwrap(),
+        "iter,acc,nmi,ari,loss,changed\n0,,,,0.500000,\n"
+    );
+    assert_eq!(
+        DecLog::resume(dir.join("dec_log.csv"), 0).unwrap().rows,
+        vec![row]
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn training_logs_bytes() {
     let dir = temp_dir("logs");
@@ -87,9 +149,11 @@ fn training_logs_bytes() {
     let mut dec = DecLog::new(dir.join("dec_log.csv"));
     let row = DecLogRow {
         iter: 0,
-        acc: 0.8,
-        nmi: 0.75,
-        ari: 0.7,
+        scores: Some(Scores {
+            acc: 0.8,
+            nmi: 0.75,
+            ari: 0.7,
+        }),
         loss: 0.0,
         changed: None,
     };

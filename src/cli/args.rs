@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 
+pub use crate::data::{Colour, FolderOptions};
 pub use crate::experiment::Preset;
 use crate::{Error, Result};
 
@@ -90,6 +91,8 @@ pub struct RunOptions {
     pub umap_dims: Option<usize>,
     /// Start afresh in a folder holding another run's checkpoint.
     pub overwrite: bool,
+    /// A folder of images: `--image-size`, `--colour`, `--skip-unreadable`.
+    pub folder: FolderOptions,
 }
 
 /// Options of `deepcluster predict DATA_DIR --model DIR`.
@@ -101,6 +104,12 @@ pub struct PredictOptions {
     pub out: PathBuf,
     pub threads: Option<usize>,
     pub quiet: bool,
+    /// `--image-size WxH`; None: the model's size.
+    pub image_size: Option<(usize, usize)>,
+    /// `--colour`; None: the model's colour mode.
+    pub colour: Option<Colour>,
+    /// `--skip-unreadable`.
+    pub skip_unreadable: bool,
 }
 
 /// What the command line asks for.
@@ -132,7 +141,10 @@ usage: deepcluster DATA_DIR [options]
        deepcluster evaluate TRUTH.csv PRED.csv              scores any clustering
        deepcluster make-dataset IDX_DIR OUT_DIR             builds data/mnist from IDX files
 
-DATA_DIR holds train.csv + train/*.png (the article's layout) or MNIST's IDX files.
+DATA_DIR holds train.csv + train/*.png (the article's layout), MNIST's IDX files, or any
+folder of images (*.png, *.jpg, *.jpeg, found recursively): labelled by first-level
+subfolder (DIR/<class>/<image>), else unlabelled (every image fitted and clustered, the
+table shows each method's cluster sizes instead of scores).
 
 Every option may be written `--opt value` or `--opt=value`.
 
@@ -168,6 +180,13 @@ options:
   --neighbors N         N2D: UMAP's neighbours per point, itself included, at least 2
                         [default: {DEFAULT_NEIGHBORS}]
   --umap-dims D         N2D: UMAP's output dimensions, at least 1 [default: the clusters]
+  --image-size WxH      a folder of images: bring every image to W x H pixels (resize the
+                        shorter side, centre-crop) [default: the most common size]
+  --colour C            a folder of images: grey | rgb; rgb gives 3 x W x H inputs per
+                        image [default: grey]
+  --skip-unreadable     a folder of images: leave out files that cannot be decoded (warns
+                        once with the count and the first names) instead of stopping
+                        [default: off]
   -h, --help            print this help
 "
     )
@@ -181,9 +200,11 @@ deepcluster predict: cluster unlabelled images with saved weights
 
 usage: deepcluster predict DATA_DIR --model DIR [options]
 
-Reads DATA_DIR/test.csv and its PNG images, assigns each image to a cluster with the
-weights saved by an earlier run, and writes predictions.csv (filename,cluster) plus one
-montage per cluster and an overview picture.
+Reads DATA_DIR's unlabelled images (test.csv and its PNGs, the IDX layout's last 30 %, or
+every image of a folder of images, its subfolder labels ignored), assigns each image to a
+cluster with the weights saved by an earlier run, and writes predictions.csv
+(filename,cluster) plus one montage per cluster and an overview picture. A folder's images
+are brought to the model's size and colour mode.
 
 Every option may be written `--opt value` or `--opt=value`.
 
@@ -192,6 +213,11 @@ options:
   --out DIR             output folder [default: {DEFAULT_OUT}]
   --threads N           worker threads, 1 to {MAX_THREADS} [default: one per core]
   --quiet               no progress lines on stderr [default: off]
+  --image-size WxH      a folder of images: must be the model's size [default: the model's]
+  --colour C            a folder of images: grey | rgb, must be the model's
+                        [default: the model's]
+  --skip-unreadable     a folder of images: leave out files that cannot be decoded
+                        [default: off]
   -h, --help            print this help
 "
     )
@@ -221,6 +247,7 @@ pub fn parse_run(args: &[String]) -> Result<Parsed> {
         neighbors: DEFAULT_NEIGHBORS,
         umap_dims: None,
         overwrite: false,
+        folder: FolderOptions::default(),
     };
     let mut tokens = Tokens::new(args);
     while let Some(token) = tokens.next_token()? {
@@ -252,6 +279,12 @@ pub fn parse_run(args: &[String]) -> Result<Parsed> {
                         }
                     }
                     "--umap-dims" => o.umap_dims = Some(parse_positive(name, &value()?)?),
+                    "--image-size" => o.folder.size = Some(parse_size(name, &value()?)?),
+                    "--colour" => o.folder.colour = parse_colour(name, &value()?)?,
+                    "--skip-unreadable" => {
+                        no_value(name, inline)?;
+                        o.folder.skip_unreadable = true
+                    }
                     "--checkpoint-every" => {
                         o.checkpoint_every = Some(parse_positive(name, &value()?)?)
                     }
@@ -292,6 +325,7 @@ pub fn parse_predict(args: &[String]) -> Result<Parsed> {
     let mut out = PathBuf::from(DEFAULT_OUT);
     let mut threads = None;
     let mut quiet = false;
+    let (mut image_size, mut colour, mut skip_unreadable) = (None, None, false);
     let mut tokens = Tokens::new(args);
     while let Some(token) = tokens.next_token()? {
         match token {
@@ -303,6 +337,12 @@ pub fn parse_predict(args: &[String]) -> Result<Parsed> {
                     "--model" => model = Some(parse_path(name, &value()?)?),
                     "--out" => out = parse_path(name, &value()?)?,
                     "--threads" => threads = Some(parse_threads(name, &value()?)?),
+                    "--image-size" => image_size = Some(parse_size(name, &value()?)?),
+                    "--colour" => colour = Some(parse_colour(name, &value()?)?),
+                    "--skip-unreadable" => {
+                        no_value(name, inline)?;
+                        skip_unreadable = true
+                    }
                     "--quiet" => {
                         no_value(name, inline)?;
                         quiet = true
@@ -330,6 +370,9 @@ pub fn parse_predict(args: &[String]) -> Result<Parsed> {
         out,
         threads,
         quiet,
+        image_size,
+        colour,
+        skip_unreadable,
     }))
 }
 
@@ -460,6 +503,50 @@ fn parse_path(name: &str, value: &str) -> Result<PathBuf> {
         return Err(Error::invalid(name, "missing value"));
     }
     Ok(PathBuf::from(value))
+}
+
+/// The largest width or height `--image-size` takes: a 65536 x 65536 RGB matrix row is
+/// already 48 GiB, so anything larger is a typo, not a wish.
+pub const MAX_IMAGE_SIDE: usize = 1 << 16;
+
+/// `WxH` (or `WXH`), each a whole number from 1 to [`MAX_IMAGE_SIDE`]: (width, height).
+fn parse_size(name: &str, value: &str) -> Result<(usize, usize)> {
+    let bad = || {
+        Error::invalid(
+            name,
+            format!("`{value}` is not WxH, two whole numbers such as 28x28"),
+        )
+    };
+    let (w, h) = value.split_once(['x', 'X']).ok_or_else(bad)?;
+    let side = |s: &str| -> Result<usize> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        match s.parse::<usize>() {
+            Ok(0) => Err(Error::invalid(
+                name,
+                format!("`{value}`: width and height must be at least 1"),
+            )),
+            Ok(n) if n <= MAX_IMAGE_SIDE => Ok(n),
+            _ => Err(Error::invalid(
+                name,
+                format!("`{value}`: width and height must be at most {MAX_IMAGE_SIDE}"),
+            )),
+        }
+    };
+    Ok((side(w)?, side(h)?))
+}
+
+/// `grey` (also `gray`) or `rgb`.
+fn parse_colour(name: &str, value: &str) -> Result<Colour> {
+    match value {
+        "grey" | "gray" => Ok(Colour::Grey),
+        "rgb" => Ok(Colour::Rgb),
+        _ => Err(Error::invalid(
+            name,
+            format!("unknown colour mode `{value}`; expected grey or rgb"),
+        )),
+    }
 }
 
 fn parse_method(value: &str) -> Result<Method> {

@@ -76,7 +76,8 @@ fn check_resume_alone(options: &RunOptions, args: &[String]) -> Result<()> {
         if arg.starts_with("--") && !RESUME_OPTIONS.contains(&name) {
             return Err(Error::invalid(
                 name,
-                "cannot be given with --resume: the checkpoint's command line decides it                  (only --threads and --quiet may be given)",
+                "cannot be given with --resume: the checkpoint's command line decides it \
+                 (only --threads and --quiet may be given)",
             ));
         }
     }
@@ -138,6 +139,7 @@ pub fn config(o: &RunOptions) -> Config {
     };
     Config {
         data_dir: o.data_dir.clone(),
+        folder: o.folder,
         protocol: match o.protocol {
             ProtocolArg::Split => Protocol::Split,
             ProtocolArg::All => Protocol::All,

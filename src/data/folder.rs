@@ -485,7 +485,13 @@ fn none_readable(dir: &Path, n: usize) -> Error {
 /// about 70/30. (This copies the rows: twice
 /// the matrix's memory, unlike [`load_folder`].)
 pub fn folder_labelled(dir: &Path, protocol: Protocol) -> Result<Labelled> {
-    let folder = load_folder(dir, &FolderOptions::default())?;
+    split(load_folder(dir, &FolderOptions::default())?, protocol)
+}
+
+/// A loaded labelled folder divided by `protocol`, as [`folder_labelled`] describes; an
+/// error for an unlabelled one.
+pub fn split(folder: Folder, protocol: Protocol) -> Result<Labelled> {
+    let dir = folder.root.as_path();
     let data = folder.dataset;
     let Some(labels) = &data.labels else {
         return Err(Error::data(

@@ -65,6 +65,29 @@ impl Dataset {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Channels per pixel: 1 (grey) or 3 (RGB), from the row width.
+    pub fn channels(&self) -> usize {
+        self.images.cols() / (self.height * self.width).max(1)
+    }
+
+    /// The images as grey pictures (N, height x width), for the montages, which are grey:
+    /// an RGB row (height, width, 3) becomes its channels' mean; grey rows are borrowed.
+    pub fn grey_images(&self) -> std::borrow::Cow<'_, Matrix> {
+        let channels = self.channels();
+        if channels <= 1 {
+            return std::borrow::Cow::Borrowed(&self.images);
+        }
+        let pixels = self.height * self.width;
+        let mut grey = Vec::with_capacity(self.len() * pixels); // (N, h * w)
+        for row in self.images.iter_rows() {
+            grey.extend(
+                row.chunks_exact(channels)
+                    .map(|c| c.iter().sum::<f32>() / channels as f32),
+            );
+        }
+        std::borrow::Cow::Owned(Matrix::from_vec(self.len(), pixels, grey))
+    }
 }
 
 /// How the labelled set is used for fitting and for scoring.
@@ -181,6 +204,87 @@ pub fn append_unlabelled(fit: Dataset, extra: Dataset, dir: &Path) -> Result<Dat
         filenames,
         height: fit.height,
         width: fit.width,
+    })
+}
+
+/// What a run clusters, as [`load_images`] gives it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Images {
+    /// The images have labels: fitted and scored as the [`Protocol`] divides them.
+    Labelled(Labelled),
+    /// A folder of images without class subfolders: every image is fitted and clustered,
+    /// and there is nothing to score against (labels None).
+    Unlabelled(Dataset),
+}
+
+/// The images of a run and what the report says about them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loaded {
+    pub images: Images,
+    pub layout: Layout,
+    /// 1 (grey) or 3 (RGB, a folder loaded with [`Colour::Rgb`]).
+    pub channels: usize,
+    /// [`Folder::skipped_summary`]: the one-line warning about left-out files, if any.
+    pub skipped: Option<String>,
+}
+
+/// Refuses folder options that a layout other than [`Layout::Folder`] cannot honour:
+/// the article's PNGs and IDX files are used as they are (one size, grey, every file must
+/// read), so `--image-size`, `--colour rgb` or `--skip-unreadable` there would be silently
+/// ignored. `--colour grey`, the default, is what they are and is accepted.
+pub fn check_folder_options(dir: &Path, layout: Layout, options: &FolderOptions) -> Result<()> {
+    if layout == Layout::Folder {
+        return Ok(());
+    }
+    let option = if options.size.is_some() {
+        "--image-size"
+    } else if options.colour != Colour::Grey {
+        "--colour"
+    } else if options.skip_unreadable {
+        "--skip-unreadable"
+    } else {
+        return Ok(());
+    };
+    let what = match layout {
+        Layout::Article => "the article's layout (train.csv)",
+        _ => "MNIST's IDX files",
+    };
+    Err(Error::invalid(
+        option,
+        format!(
+            "only for a folder of images; {} holds {what}, whose grey images are used as              they are",
+            dir.display()
+        ),
+    ))
+}
+
+/// Loads what a run clusters from `dir`, any layout: the labelled images divided by
+/// `protocol` ([`load_labelled`]), or, for a folder of images without class subfolders,
+/// every image unlabelled. `options` applies to a folder of images (refused for the
+/// other layouts by [`check_folder_options`]).
+pub fn load_images(dir: &Path, protocol: Protocol, options: &FolderOptions) -> Result<Loaded> {
+    let layout = detect_layout(dir)?;
+    check_folder_options(dir, layout, options)?;
+    if layout != Layout::Folder {
+        return Ok(Loaded {
+            images: Images::Labelled(load_labelled(dir, protocol)?),
+            layout,
+            channels: 1,
+            skipped: None,
+        });
+    }
+    let folder = load_folder(dir, options)?;
+    let (channels, skipped) = (folder.channels, folder.skipped_summary());
+    let images = if folder.classes.is_some() {
+        Images::Labelled(folder::split(folder, protocol)?)
+    } else {
+        Images::Unlabelled(folder.dataset)
+    };
+    Ok(Loaded {
+        images,
+        layout,
+        channels,
+        skipped,
     })
 }
 

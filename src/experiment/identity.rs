@@ -151,7 +151,8 @@ impl RunId {
         };
         let options = format!(
             "methods={:?}\nclusters={}\nseed={}\npreset={}\nprotocol={:?}\nunlabelled={}\n\
-             neighbors={}\numap_dims={:?}\nschedule={:?}\nae_weights={ae_hash}\ndata_dir={}\n",
+             neighbors={}\numap_dims={:?}\nschedule={:?}\nfolder={:?}\nae_weights={ae_hash}\n\
+             data_dir={}\n",
             config.methods,
             config.clusters,
             config.seed,
@@ -161,6 +162,7 @@ impl RunId {
             config.umap_neighbors,
             config.umap_dims,
             config.schedule,
+            config.folder,
             data_dir.display(),
         );
         let mut h = Fnv64::new();

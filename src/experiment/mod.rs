@@ -17,11 +17,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::cluster::KMeansParams;
-use crate::data::{self, Dataset, Protocol};
+use crate::data::{self, Dataset, FolderOptions, Images, Layout, Protocol};
 use crate::metrics;
 use crate::report::html::{self, Embedding, Figure, MethodSection, Page};
 use crate::report::montage::{ClusterPictures, write_montages};
-use crate::report::table::{ResultRow, write_results_csv};
+use crate::report::table::{ResultRow, cluster_sizes, write_results_csv};
 use crate::{Error, Result};
 
 pub mod checkpoint;
@@ -41,8 +41,11 @@ pub use schedule::{Preset, PretrainOptimizer, Schedule, TrainOptimizer};
 /// Everything a run depends on.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The article's layout (train.csv + PNGs) or MNIST's IDX files.
+    /// The article's layout (train.csv + PNGs), MNIST's IDX files, or a folder of images.
     pub data_dir: PathBuf,
+    /// How a folder of images is loaded (size, colour, unreadable files); must be the
+    /// default for the other layouts, which are used as they are.
+    pub folder: FolderOptions,
     pub protocol: Protocol,
     /// Fit on the unlabelled images (test.csv) too; the scores stay on the validation set.
     pub unlabelled: bool,
@@ -87,8 +90,9 @@ pub struct Context<'a> {
     pub config: &'a Config,
     pub fit: &'a Dataset,
     pub validation: &'a Dataset,
-    /// The validation images' classes, (N_val,).
-    pub truth: &'a [usize],
+    /// The validation images' classes, (N_val,); None for an unlabelled folder, whose
+    /// validation images are the fit images, and which nothing scores.
+    pub truth: Option<&'a [usize]>,
     pub observer: &'a mut dyn Observer,
     /// The run's identity, written into its checkpoints and weights.
     pub run: &'a identity::RunId,
@@ -140,38 +144,31 @@ pub fn run(
         })
         .collect::<Result<Vec<_>>>()?;
     let started = Instant::now();
-    let mut data = data::load_labelled(&config.data_dir, config.protocol)?;
-    if config.unlabelled {
-        let extra = data::load_unlabelled(&config.data_dir)?;
-        data.fit = data::append_unlabelled(data.fit, extra, &config.data_dir)?;
-    }
-    let truth: Vec<usize> = match &data.validation.labels {
-        Some(labels) => labels.iter().map(|&l| l as usize).collect(),
-        None => {
-            return Err(Error::data(
-                &config.data_dir,
-                "the labelled images have no labels to score against",
-            ));
-        }
-    };
+    let images = load(config, observer)?;
+    // An unlabelled folder is fitted and clustered whole: its "validation" set is the fit
+    // set itself (nothing is held out), and it has no truth to score against.
+    let fit = &images.fit;
+    let validation = images.validation.as_ref().unwrap_or(fit);
+    let truth = images.truth.as_deref();
     // Checked here, not only by K-Means, so that DEC alone does not pretrain first.
-    if config.clusters > data.fit.len() {
+    if config.clusters > fit.len() {
         return Err(Error::invalid(
             "--clusters",
             format!(
                 "k = {} clusters but only {} images to fit in {}",
                 config.clusters,
-                data.fit.len(),
+                fit.len(),
                 config.data_dir.display()
             ),
         ));
     }
     observer.note(&format!(
-        "loaded {} fit and {} validation images of {}x{} from {} in {:.1} s",
-        data.fit.len(),
-        data.validation.len(),
-        data.fit.height,
-        data.fit.width,
+        "loaded {} fit and {} validation images of {}x{}{} from {} in {:.1} s",
+        fit.len(),
+        validation.len(),
+        fit.height,
+        fit.width,
+        if images.channels == 3 { " rgb" } else { "" },
         config.data_dir.display(),
         started.elapsed().as_secs_f64()
     ));
@@ -197,9 +194,9 @@ pub fn run(
 
     let mut ctx = Context {
         config,
-        fit: &data.fit,
-        validation: &data.validation,
-        truth: &truth,
+        fit,
+        validation,
+        truth,
         observer,
         run: &run,
         resume,
@@ -223,8 +220,68 @@ pub fn run(
         results.push(row);
         sections.push(section);
     }
-    finish(ctx, &results, sections)?;
+    finish(ctx, images.layout, &results, sections)?;
     Ok(results)
+}
+
+/// The images of a run: fitted, held out for scoring, and the held-out images' classes.
+struct RunImages {
+    fit: Dataset,
+    /// None: the validation images are `fit` (an unlabelled folder).
+    validation: Option<Dataset>,
+    /// The validation images' classes, (N_val,); None when unlabelled.
+    truth: Option<Vec<usize>>,
+    layout: Layout,
+    /// 1 (grey) or 3 (RGB).
+    channels: usize,
+}
+
+/// Loads `config.data_dir` ([`data::load_images`]), with the unlabelled images of
+/// `--unlabelled` appended to the fit set; warns once about the files a folder left out.
+fn load(config: &Config, observer: &mut dyn Observer) -> Result<RunImages> {
+    let loaded = data::load_images(&config.data_dir, config.protocol, &config.folder)?;
+    if let Some(skipped) = &loaded.skipped {
+        observer.note(&format!("warning: {skipped}"));
+    }
+    if config.unlabelled && loaded.layout == Layout::Folder {
+        return Err(Error::invalid(
+            "--unlabelled",
+            "only for the article's layout and IDX files; a folder's images are all \
+             fitted already",
+        ));
+    }
+    let (layout, channels) = (loaded.layout, loaded.channels);
+    match loaded.images {
+        Images::Unlabelled(all) => Ok(RunImages {
+            fit: all,
+            validation: None,
+            truth: None,
+            layout,
+            channels,
+        }),
+        Images::Labelled(mut data) => {
+            if config.unlabelled {
+                let extra = data::load_unlabelled(&config.data_dir)?;
+                data.fit = data::append_unlabelled(data.fit, extra, &config.data_dir)?;
+            }
+            let truth: Vec<usize> = match &data.validation.labels {
+                Some(labels) => labels.iter().map(|&l| l as usize).collect(),
+                None => {
+                    return Err(Error::data(
+                        &config.data_dir,
+                        "the labelled images have no labels to score against",
+                    ));
+                }
+            };
+            Ok(RunImages {
+                fit: data.fit,
+                validation: Some(data.validation),
+                truth: Some(truth),
+                layout,
+                channels,
+            })
+        }
+    }
 }
 
 /// Scores a method's clustering, and draws its montages into `out/<name>/`.
@@ -233,26 +290,33 @@ fn record(
     method: &str,
     clustering: &Clustering,
 ) -> Result<(ResultRow, MethodSection)> {
-    let s = metrics::score(ctx.truth, &clustering.assignment)?;
+    let scores = match ctx.truth {
+        Some(truth) => Some(metrics::score(truth, &clustering.assignment)?),
+        None => None,
+    };
+    let sizes = cluster_sizes(&clustering.assignment, ctx.config.clusters);
     let seconds = clustering.seconds;
-    ctx.observer.note(&format!(
-        "{method}: NMI {:.4}  ACC {:.4}  ARI {:.4}  ({seconds:.1} s)",
-        s.nmi, s.acc, s.ari
-    ));
+    ctx.observer.note(&match scores {
+        Some(s) => format!(
+            "{method}: NMI {:.4}  ACC {:.4}  ARI {:.4}  ({seconds:.1} s)",
+            s.nmi, s.acc, s.ari
+        ),
+        None => format!("{method}: cluster sizes {sizes:?}  ({seconds:.1} s)"),
+    });
     let row = ResultRow {
         method: method.to_string(),
-        nmi: s.nmi,
-        acc: s.acc,
-        ari: s.ari,
+        scores,
+        sizes,
         seconds,
     };
+    let images = ctx.validation.grey_images();
     let pictures = ClusterPictures {
-        images: &ctx.validation.images,
+        images: &images,
         height: ctx.validation.height,
         width: ctx.validation.width,
         assignment: &clustering.assignment,
         confidence: &clustering.confidence,
-        labels: Some(ctx.truth),
+        labels: ctx.truth,
         clusters: ctx.config.clusters,
     };
     // The output sub-folder of a method's pictures: `ae+kmeans` becomes `ae_kmeans`.
@@ -266,16 +330,21 @@ fn record(
 }
 
 /// results.csv and index.html; removes the checkpoint of a now finished run.
-fn finish(ctx: Context<'_>, results: &[ResultRow], methods: Vec<MethodSection>) -> Result<()> {
+fn finish(
+    ctx: Context<'_>,
+    layout: Layout,
+    results: &[ResultRow],
+    methods: Vec<MethodSection>,
+) -> Result<()> {
     let c = ctx.config;
     write_results_csv(ctx.out("results.csv"), results)?;
     let protocol = match c.protocol {
         Protocol::Split => "split",
         Protocol::All => "all",
     };
-    let page = Page {
-        title: "deepcluster: MNIST digits clustered without labels".into(),
-        summary: vec![
+    let (title, data, protocol) = if layout != Layout::Folder {
+        (
+            "deepcluster: MNIST digits clustered without labels".to_string(),
             format!(
                 "data: {} ({} fit images, {} validation images)",
                 c.data_dir.display(),
@@ -283,8 +352,38 @@ fn finish(ctx: Context<'_>, results: &[ResultRow], methods: Vec<MethodSection>) 
                 ctx.validation.len()
             ),
             format!(
-                "protocol: {protocol}{}, preset: {}, seed: {}",
-                if c.unlabelled { " + unlabelled" } else { "" },
+                "protocol: {protocol}{}",
+                if c.unlabelled { " + unlabelled" } else { "" }
+            ),
+        )
+    } else if ctx.truth.is_some() {
+        (
+            format!("deepcluster: the images of {}", c.data_dir.display()),
+            format!(
+                "data: {} ({} fit images, {} validation images, labelled by subfolder)",
+                c.data_dir.display(),
+                ctx.fit.len(),
+                ctx.validation.len()
+            ),
+            format!("protocol: {protocol}"),
+        )
+    } else {
+        (
+            format!("deepcluster: the images of {}", c.data_dir.display()),
+            format!(
+                "data: {} ({} images, unlabelled: every image fitted and clustered)",
+                c.data_dir.display(),
+                ctx.fit.len()
+            ),
+            "protocol: none (no labels, nothing held out)".to_string(),
+        )
+    };
+    let page = Page {
+        title,
+        summary: vec![
+            data,
+            format!(
+                "{protocol}, preset: {}, seed: {}",
                 c.preset.as_str(),
                 c.seed
             ),

@@ -157,16 +157,25 @@ fn autoencoder(ctx: &mut Context<'_>) -> Result<(Autoencoder, Option<KMeans>, bo
         let stopping = stop_at_epoch || stopped_inside.is_some();
         let reached = losses.last().map_or(done, |l| l.0);
         let scored_epoch = reached.is_multiple_of(every) || reached == s.pretrain_epochs;
-        let scores = if reached > done && scored_epoch {
+        // Unlabelled images have nothing to score against: K-Means on the codes is then
+        // only needed after the last epoch, for AE+K-Means.
+        let last_epoch = reached == s.pretrain_epochs;
+        let scores = if reached > done && scored_epoch && (ctx.truth.is_some() || last_epoch) {
             let codes = ae.encoder.predict(&ctx.fit.images);
             let model = ctx.config.kmeans_params().fit(codes.view())?;
-            let validation_codes = ae.encoder.predict(&ctx.validation.images);
-            let (assignment, _) = nearest_centre(&model, &validation_codes);
-            let scores = metrics::score(ctx.truth, &assignment)?;
-            if reached == s.pretrain_epochs {
+            let scores = match ctx.truth {
+                Some(truth) => {
+                    let validation_codes = ae.encoder.predict(&ctx.validation.images);
+                    let (assignment, _) = nearest_centre(&model, &validation_codes);
+                    let scores = metrics::score(truth, &assignment)?;
+                    Some((scores.acc, scores.nmi))
+                }
+                None => None,
+            };
+            if last_epoch {
                 final_kmeans = Some(model);
             }
-            Some((scores.acc, scores.nmi))
+            scores
         } else {
             None
         };
@@ -199,8 +208,10 @@ fn autoencoder(ctx: &mut Context<'_>) -> Result<(Autoencoder, Option<KMeans>, bo
         "final loss {:.5}",
         log.losses.last().map_or(f64::NAN, |l| l.1)
     ));
-    // The weights carry the run's identity, which a DEC checkpoint checks on resume.
+    // The weights carry the run's identity, which a DEC checkpoint checks on resume, and
+    // the shape of the images, which predict checks.
     let (tensors, mut metadata) = weights::autoencoder_tensors(&ae, "");
+    metadata.extend(weights::ImageShape::of(ctx.fit).metadata());
     metadata.push(ctx.run.tag());
     weights::save_tensors(ctx.out(weights::AE_FILE), &tensors, &metadata)?;
     plot(ctx, &log)?;

@@ -6,12 +6,19 @@
 //! - `dec.safetensors`: the DEC encoder's parameters under the same names, the cluster
 //!   centres `centres` (K, D), and alpha in the metadata.
 //!
+//! Both also record the images the model was trained on, `image_height`, `image_width`
+//! and `image_channels` in the metadata ([`ImageShape`]), so that `predict` can bring a
+//! folder's images to that size and colour mode and refuse others by shape, not only by
+//! their number of values. Files written before these keys existed still load
+//! ([`load_dec_with_image`] gives None; the input width is then the only check).
+//!
 //! Loading rebuilds the network from the metadata, then checks every tensor's shape against
 //! it, so a file for another architecture or a truncated file is a one-line error.
 
 use std::path::Path;
 
 use crate::cluster::Dec;
+use crate::data::Dataset;
 use crate::io::safetensors::{self, SafeTensors};
 use crate::linalg::Matrix;
 use crate::nn::{Activation, Autoencoder, Init, Mlp, tensor_shape};
@@ -23,6 +30,96 @@ use rand::rngs::StdRng;
 pub const AE_FILE: &str = "ae.safetensors";
 /// File name of the trained DEC model in an output folder.
 pub const DEC_FILE: &str = "dec.safetensors";
+
+/// The images a model takes: height x width pixels of `channels` interleaved channels, so
+/// height x width x channels input values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageShape {
+    pub height: usize,
+    pub width: usize,
+    /// 1 (grey) or 3 (RGB).
+    pub channels: usize,
+}
+
+/// The metadata keys of [`ImageShape`].
+const IMAGE_KEYS: [&str; 3] = ["image_height", "image_width", "image_channels"];
+
+impl ImageShape {
+    /// The shape of `data`'s images: its height and width, and the channels its row width
+    /// implies (a row is height x width x channels values).
+    pub fn of(data: &Dataset) -> ImageShape {
+        let pixels = (data.height * data.width).max(1);
+        ImageShape {
+            height: data.height,
+            width: data.width,
+            channels: data.images.cols() / pixels,
+        }
+    }
+
+    /// Input values per image: height x width x channels.
+    pub fn values(&self) -> usize {
+        self.height * self.width * self.channels
+    }
+
+    /// `28x28 grey` or `32x32 rgb` (width x height, as `--image-size` writes it).
+    pub fn describe(&self) -> String {
+        let colour = match self.channels {
+            1 => "grey".to_string(),
+            3 => "rgb".to_string(),
+            c => format!("{c}-channel"),
+        };
+        format!("{}x{} {colour}", self.width, self.height)
+    }
+
+    pub fn metadata(&self) -> Vec<(String, String)> {
+        [self.height, self.width, self.channels]
+            .iter()
+            .zip(IMAGE_KEYS)
+            .map(|(v, k)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+}
+
+/// The image shape a file records, None when it has none of the keys (an older file); an
+/// error when only some are there, one is not a positive number, or their product is not
+/// the network's input width `inputs`.
+pub fn image_shape(path: &Path, file: &SafeTensors, inputs: usize) -> Result<Option<ImageShape>> {
+    let values: Vec<Option<&str>> = IMAGE_KEYS.iter().map(|k| file.metadata(k)).collect();
+    if values.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    let mut parsed = [0usize; 3];
+    for ((slot, value), key) in parsed.iter_mut().zip(&values).zip(IMAGE_KEYS) {
+        *slot = value
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|&v| v > 0)
+            .ok_or_else(|| {
+                Error::data(
+                    path,
+                    format!("metadata `{key}` is missing or not a positive number"),
+                )
+            })?;
+    }
+    let shape = ImageShape {
+        height: parsed[0],
+        width: parsed[1],
+        channels: parsed[2],
+    };
+    let values = shape
+        .height
+        .checked_mul(shape.width)
+        .and_then(|p| p.checked_mul(shape.channels));
+    if values != Some(inputs) {
+        return Err(Error::data(
+            path,
+            format!(
+                "metadata says {} images, which is not the network's {inputs} inputs",
+                shape.describe()
+            ),
+        ));
+    }
+    Ok(Some(shape))
+}
 
 fn dims_text(dims: &[usize]) -> String {
     dims.iter()
@@ -236,6 +333,35 @@ pub fn save_autoencoder(path: impl AsRef<Path>, ae: &Autoencoder) -> Result<()> 
 pub fn load_autoencoder(path: impl AsRef<Path>) -> Result<Autoencoder> {
     let path = path.as_ref();
     autoencoder_from(path, &safetensors::load(path)?, "")
+}
+
+/// Writes the autoencoder as [`save_autoencoder`] does, with the shape of the images it
+/// was trained on.
+pub fn save_autoencoder_for(
+    path: impl AsRef<Path>,
+    ae: &Autoencoder,
+    image: &ImageShape,
+) -> Result<()> {
+    let (tensors, mut metadata) = autoencoder_tensors(ae, "");
+    metadata.extend(image.metadata());
+    save_tensors(path, &tensors, &metadata)
+}
+
+/// Writes DEC as [`save_dec`] does, with the shape of the images it was trained on.
+pub fn save_dec_for(path: impl AsRef<Path>, dec: &Dec, image: &ImageShape) -> Result<()> {
+    let (tensors, mut metadata) = dec_tensors(dec);
+    metadata.extend(image.metadata());
+    save_tensors(path, &tensors, &metadata)
+}
+
+/// Reads a DEC model and the shape of the images it was trained on, None for a file
+/// written without it.
+pub fn load_dec_with_image(path: impl AsRef<Path>) -> Result<(Dec, Option<ImageShape>)> {
+    let path = path.as_ref();
+    let file = safetensors::load(path)?;
+    let dec = dec_from(path, &file)?;
+    let image = image_shape(path, &file, dec.encoder.input_dim())?;
+    Ok((dec, image))
 }
 
 /// Writes DEC's encoder, centres and alpha to `path` (atomically).

@@ -117,15 +117,29 @@ pub fn write_index(path: impl AsRef<Path>, page: &Page, embedding: Embedding) ->
         h.push_str(&format!("<p>{}</p>\n", escape(line)));
     }
 
-    if !page.results.is_empty() {
+    if !page.results.is_empty() && super::table::all_scored(&page.results) {
         h.push_str("<h2>Results</h2>\n<table>\n<tr><th>method</th><th>NMI</th><th>ACC</th><th>ARI</th><th>seconds</th></tr>\n");
         for r in &page.results {
+            let s = r.scores.expect("all rows are scored");
             h.push_str(&format!(
                 "<tr><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.1}</td></tr>\n",
                 escape(&r.method),
-                r.nmi,
-                r.acc,
-                r.ari,
+                s.nmi,
+                s.acc,
+                s.ari,
+                r.seconds
+            ));
+        }
+        h.push_str("</table>\n");
+    } else if !page.results.is_empty() {
+        // Unlabelled: no scores; each method's cluster sizes are its result.
+        h.push_str("<h2>Results</h2>\n<table>\n<tr><th>method</th><th>cluster sizes</th><th>seconds</th></tr>\n");
+        for r in &page.results {
+            let sizes: Vec<String> = r.sizes.iter().map(|s| s.to_string()).collect();
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{:.1}</td></tr>\n",
+                escape(&r.method),
+                sizes.join(" "),
                 r.seconds
             ));
         }

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::metrics::Scores;
 use crate::{Error, Result};
 
 /// Decimals for scores (NMI, ACC, ARI) and losses.
@@ -18,18 +19,48 @@ pub const DECIMALS: usize = 6;
 pub struct ResultRow {
     /// `kmeans`, `ae+kmeans` or `dec`.
     pub method: String,
-    pub nmi: f64,
-    pub acc: f64,
-    pub ari: f64,
+    /// NMI, ACC and ARI on the validation images; None when the images have no labels
+    /// (an unlabelled folder), where the cluster sizes are the result.
+    pub scores: Option<Scores>,
+    /// The number of evaluation images in each cluster, (K,).
+    pub sizes: Vec<usize>,
     /// Wall-clock time of the method, including what it builds on that it ran itself.
     pub seconds: f64,
 }
 
-/// The table printed on stdout, columns aligned:
+/// How many images each of `clusters` clusters holds in `assignment`, (clusters,).
+pub fn cluster_sizes(assignment: &[usize], clusters: usize) -> Vec<usize> {
+    let mut sizes = vec![0; clusters];
+    for &c in assignment {
+        sizes[c] += 1;
+    }
+    sizes
+}
+
+/// Sizes as one space-separated field: `12 8 10`.
+fn sizes_text(sizes: &[usize]) -> String {
+    let words: Vec<String> = sizes.iter().map(|s| s.to_string()).collect();
+    words.join(" ")
+}
+
+/// Whether every row has scores (a labelled run): the tables then show NMI, ACC and ARI,
+/// otherwise the cluster sizes.
+pub fn all_scored(rows: &[ResultRow]) -> bool {
+    rows.iter().all(|r| r.scores.is_some())
+}
+
+/// The table printed on stdout, columns aligned. A labelled run:
 ///
 /// ```text
 /// method        NMI     ACC     ARI  seconds
 /// kmeans     0.4998  0.5421  0.3662     45.2
+/// ```
+///
+/// an unlabelled one (sizes of clusters 0, 1, 2, ..., last so that they need no width):
+///
+/// ```text
+/// method  seconds  cluster sizes
+/// kmeans      0.1  12 8 10
 /// ```
 pub fn format_results_table(rows: &[ResultRow]) -> String {
     let name_w = rows
@@ -38,28 +69,56 @@ pub fn format_results_table(rows: &[ResultRow]) -> String {
         .chain(["method".len()])
         .max()
         .unwrap_or(6);
+    if !all_scored(rows) {
+        let mut out = format!("{:<name_w$}  {:>8}  cluster sizes\n", "method", "seconds");
+        for r in rows {
+            out.push_str(&format!(
+                "{:<name_w$}  {:>8.1}  {}\n",
+                r.method,
+                r.seconds,
+                sizes_text(&r.sizes)
+            ));
+        }
+        return out;
+    }
     let mut out = format!(
         "{:<name_w$}  {:>6}  {:>6}  {:>6}  {:>8}\n",
         "method", "NMI", "ACC", "ARI", "seconds"
     );
     for r in rows {
+        let s = r.scores.expect("all rows are scored");
         out.push_str(&format!(
             "{:<name_w$}  {:>6.4}  {:>6.4}  {:>6.4}  {:>8.1}\n",
-            r.method, r.nmi, r.acc, r.ari, r.seconds
+            r.method, s.nmi, s.acc, s.ari, r.seconds
         ));
     }
     out
 }
 
-/// `results.csv`: `method,nmi,acc,ari,seconds`, one row per method.
+/// `results.csv`, one row per method: `method,nmi,acc,ari,seconds` for a labelled run;
+/// for an unlabelled one `method,sizes,seconds`, where `sizes` is the cluster sizes in
+/// cluster order separated by spaces (`kmeans,12 8 10,0.05`), one field that needs no
+/// quoting. A labelled run's file is exactly as it always was.
 pub fn write_results_csv(path: impl AsRef<Path>, rows: &[ResultRow]) -> Result<()> {
+    if !all_scored(rows) {
+        let mut log = CsvLog::new(path, &["method", "sizes", "seconds"]);
+        for r in rows {
+            log.push(&[
+                Cell::Text(r.method.clone()),
+                Cell::Text(sizes_text(&r.sizes)),
+                Cell::Fixed(r.seconds, 2),
+            ]);
+        }
+        return log.save();
+    }
     let mut log = CsvLog::new(path, &["method", "nmi", "acc", "ari", "seconds"]);
     for r in rows {
+        let s = r.scores.expect("all rows are scored");
         log.push(&[
             Cell::Text(r.method.clone()),
-            Cell::Float(r.nmi),
-            Cell::Float(r.acc),
-            Cell::Float(r.ari),
+            Cell::Float(s.nmi),
+            Cell::Float(s.acc),
+            Cell::Float(s.ari),
             Cell::Fixed(r.seconds, 2),
         ]);
     }
@@ -262,16 +321,15 @@ impl PretrainLog {
 pub struct DecLogRow {
     /// The SGD step at which the target p was recomputed.
     pub iter: usize,
-    pub acc: f64,
-    pub nmi: f64,
-    pub ari: f64,
+    /// ACC, NMI and ARI on the validation images; None in an unlabelled run (empty cells).
+    pub scores: Option<Scores>,
     /// KL(P || Q) over the fit set (or the mean batch loss since the last update).
     pub loss: f64,
     /// Labels that changed since the previous update; `None` at the first update.
     pub changed: Option<usize>,
 }
 
-/// `dec_log.csv`: `iter,acc,nmi,ari,loss,changed`. Kept in memory as well, for the curves.
+/// `dec_log.csv`: `iter,acc,nmi,ari,loss,changed` (acc, nmi, ari empty when unlabelled). Kept in memory as well, for the curves.
 #[derive(Clone, Debug)]
 pub struct DecLog {
     log: CsvLog,
@@ -295,11 +353,17 @@ impl DecLog {
         })?;
         let mut rows = Vec::new();
         for row in &cells {
+            let scores = match row[1].as_str() {
+                "" => None,
+                _ => Some(Scores {
+                    acc: parse_cell(path, row, 1)?,
+                    nmi: parse_cell(path, row, 2)?,
+                    ari: parse_cell(path, row, 3)?,
+                }),
+            };
             rows.push(DecLogRow {
                 iter: parse_cell(path, row, 0)?,
-                acc: parse_cell(path, row, 1)?,
-                nmi: parse_cell(path, row, 2)?,
-                ari: parse_cell(path, row, 3)?,
+                scores,
                 loss: parse_cell(path, row, 4)?,
                 changed: match row[5].as_str() {
                     "" => None,
@@ -312,11 +376,16 @@ impl DecLog {
 
     pub fn append(&mut self, row: DecLogRow) -> Result<()> {
         self.rows.push(row);
+        let score = |f: fn(&Scores) -> f64| {
+            row.scores
+                .as_ref()
+                .map_or(Cell::Empty, |s| Cell::Float(f(s)))
+        };
         self.log.append(&[
             Cell::Int(row.iter as u64),
-            Cell::Float(row.acc),
-            Cell::Float(row.nmi),
-            Cell::Float(row.ari),
+            score(|s| s.acc),
+            score(|s| s.nmi),
+            score(|s| s.ari),
             Cell::Float(row.loss),
             row.changed.map_or(Cell::Empty, |c| Cell::Int(c as u64)),
         ])

@@ -13,7 +13,7 @@ use crate::experiment::checkpoint::{Checkpoint, Snapshot};
 use crate::experiment::methods::{Clustering, Pretrained};
 use crate::experiment::{Context, interrupted};
 use crate::io::weights;
-use crate::metrics;
+use crate::metrics::{self, Scores};
 use crate::report::html::Figure;
 use crate::report::plot::{Series, line_chart};
 use crate::report::table::{DecLog, DecLogRow};
@@ -74,27 +74,29 @@ pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result
             return ControlFlow::Break(());
         }
         // Score the model as it is now on the validation images.
-        let pred = u.model.predict(&validation.images);
-        let row = saved
-            .and_then(|()| metrics::score(truth, &pred))
-            .map(|s| DecLogRow {
-                iter: u.iter,
-                acc: s.acc,
-                nmi: s.nmi,
-                ari: s.ari,
-                loss: u.loss as f64,
-                changed: (u.iter > 0).then_some(u.changed),
-            });
+        // Unlabelled images (truth None) have nothing to score against.
+        let scores = saved.and_then(|()| {
+            truth
+                .map(|truth| metrics::score(truth, &u.model.predict(&validation.images)))
+                .transpose()
+        });
+        let row = scores.map(|scores| DecLogRow {
+            iter: u.iter,
+            scores,
+            loss: u.loss as f64,
+            changed: (u.iter > 0).then_some(u.changed),
+        });
         match row.and_then(|row| {
+            let scored = row.scores.map_or(String::new(), |s| {
+                format!(" ACC {:.4} NMI {:.4}", s.acc, s.nmi)
+            });
             observer.update(
                 update,
                 &format!(
-                    "step {} KL {:.5} changed {:.2}% ACC {:.4} NMI {:.4}",
+                    "step {} KL {:.5} changed {:.2}%{scored}",
                     u.iter,
                     u.loss,
                     100.0 * u.changed as f64 / u.labels.len() as f64,
-                    row.acc,
-                    row.nmi
                 ),
             );
             log.append(row)
@@ -126,6 +128,7 @@ pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result
     }
     observer.finish(&format!("{stop:?} after {} steps", state.iter));
     let (tensors, mut metadata) = weights::dec_tensors(&dec);
+    metadata.extend(weights::ImageShape::of(ctx.fit).metadata());
     metadata.push(run.tag());
     weights::save_tensors(ctx.out(weights::DEC_FILE), &tensors, &metadata)?;
 
@@ -149,11 +152,18 @@ pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result
     })
 }
 
-/// `dec_scores.png`: ACC and NMI at each target update.
+/// `dec_scores.png`: ACC and NMI at each target update; nothing in an unlabelled run.
 fn plot_scores(ctx: &mut Context<'_>, log: &DecLog) -> Result<()> {
+    if log.rows.iter().all(|r| r.scores.is_none()) {
+        return Ok(());
+    }
     let path = ctx.out("dec_scores.png");
-    let points =
-        |f: fn(&DecLogRow) -> f64| log.rows.iter().map(|r| (r.iter as f64, f(r))).collect();
+    let points = |f: fn(&Scores) -> f64| {
+        log.rows
+            .iter()
+            .filter_map(|r| r.scores.as_ref().map(|s| (r.iter as f64, f(s))))
+            .collect()
+    };
     line_chart(
         &path,
         "DEC on the validation set",
