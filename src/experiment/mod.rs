@@ -1,7 +1,8 @@
 //! The experiment: the tutorial's comparison as a library call.
 //!
 //! [`run`] loads the images, runs the chosen [`methods`] one after the other (pretraining
-//! the autoencoder once, before the first method that needs it), scores each on the
+//! the autoencoder once, before the first method that needs it, or before everything when
+//! `--clusters auto` chooses k on its codes: [`choose_k`]), scores each on the
 //! validation images, and writes everything into the output folder: `results.csv`, the
 //! logs, the weights, the montages and `index.html`. It returns the results table; it
 //! prints nothing. Progress, stop requests (Ctrl-C) and checkpoints go through an
@@ -9,7 +10,8 @@
 //!
 //! Read in this order: `schedule` (what the presets mean), `methods` (the table, then one
 //! file per method), `pretrain` (the shared autoencoder), `checkpoint` (the file a stopped
-//! run resumes from), `observer`; `evaluate` scores a clustering made by any other tool.
+//! run resumes from), `observer`, `choose_k` (`--clusters auto`); `evaluate` scores a
+//! clustering made by any other tool.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -23,6 +25,7 @@ use crate::report::table::{ResultRow, write_results_csv};
 use crate::{Error, Result};
 
 pub mod checkpoint;
+pub mod choose_k;
 pub mod evaluate;
 pub mod methods;
 pub mod observer;
@@ -30,6 +33,7 @@ pub mod pretrain;
 pub mod schedule;
 
 pub use checkpoint::{Checkpoint, Snapshot};
+pub use choose_k::Clusters;
 pub use methods::{Clustering, METHODS, Method, Needs, Pretrained};
 pub use observer::{Observer, Silent};
 pub use schedule::{Preset, PretrainOptimizer, Schedule, TrainOptimizer};
@@ -44,8 +48,8 @@ pub struct Config {
     pub unlabelled: bool,
     /// The names of the methods to run, from [`METHODS`], in order.
     pub methods: Vec<&'static str>,
-    /// K.
-    pub clusters: usize,
+    /// K, or `auto`: chosen by BIC once the autoencoder is pretrained ([`choose_k`]).
+    pub clusters: Clusters,
     pub seed: u64,
     pub schedule: Schedule,
     /// The preset's name, for the page's summary.
@@ -64,10 +68,20 @@ pub struct Config {
 }
 
 impl Config {
+    /// K, the number of clusters every method uses. With `Clusters::Auto`, [`run`] chooses
+    /// it before the first method and hands the methods a configuration with it fixed, so a
+    /// method never sees `Auto`.
+    #[track_caller]
+    pub fn k(&self) -> usize {
+        self.clusters
+            .fixed()
+            .expect("--clusters auto is chosen before any method runs")
+    }
+
     /// K-Means as every method runs it: K clusters, the schedule's restarts, the run's seed.
     pub fn kmeans_params(&self) -> KMeansParams {
         KMeansParams {
-            k: self.clusters,
+            k: self.k(),
             n_init: self.schedule.kmeans_n_init,
             seed: self.seed,
             ..KMeansParams::default()
@@ -136,12 +150,12 @@ pub fn run(
         }
     };
     // Checked here, not only by K-Means, so that DEC alone does not pretrain first.
-    if config.clusters > data.fit.len() {
+    if config.clusters.max() > data.fit.len() {
         return Err(Error::invalid(
             "--clusters",
             format!(
                 "k = {} clusters but only {} images to fit in {}",
-                config.clusters,
+                config.clusters.max(),
                 data.fit.len(),
                 config.data_dir.display()
             ),
@@ -160,6 +174,8 @@ pub fn run(
     // One run per output folder, for the whole run: a second one stops here in one line.
     let _lock = crate::io::lock::FolderLock::acquire(&config.out)?;
 
+    // With `--clusters auto`, the configuration the methods see, k chosen.
+    let chosen: Config;
     let mut ctx = Context {
         config,
         fit: &data.fit,
@@ -172,6 +188,15 @@ pub fn run(
     let mut results = Vec::new();
     let mut sections = Vec::new();
     let mut pretrained: Option<Pretrained> = None;
+    if let Clusters::Auto { min, max } = config.clusters {
+        let shared = pretrained.insert(pretrain::pretrain(&mut ctx)?);
+        let k = choose_k::choose(&mut ctx, shared, min, max)?;
+        chosen = Config {
+            clusters: Clusters::Fixed(k),
+            ..config.clone()
+        };
+        ctx.config = &chosen;
+    }
     for method in methods {
         let clustering = match method.needs {
             Needs::Pixels => (method.run)(&mut ctx, None)?,
@@ -209,14 +234,17 @@ fn record(
         ari: s.ari,
         seconds,
     };
+    let v = ctx.validation;
     let pictures = ClusterPictures {
-        images: &ctx.validation.images,
-        height: ctx.validation.height,
-        width: ctx.validation.width,
+        images: &v.images,
+        height: v.height,
+        width: v.width,
+        // A row is (height, width, channels): 1 for grey, 3 for a folder loaded in RGB.
+        channels: v.images.cols() / (v.height * v.width).max(1),
         assignment: &clustering.assignment,
         confidence: &clustering.confidence,
         labels: Some(ctx.truth),
-        clusters: ctx.config.clusters,
+        clusters: ctx.config.k(),
     };
     // The output sub-folder of a method's pictures: `ae+kmeans` becomes `ae_kmeans`.
     let montages = write_montages(ctx.out(&method.replace('+', "_")), &pictures)?;

@@ -12,27 +12,22 @@
 use crate::Result;
 use crate::cluster::GaussianMixtureParams;
 use crate::cluster::dec::argmax_rows;
-use crate::experiment::Context;
 use crate::experiment::methods::{Clustering, Pretrained};
+use crate::experiment::{Context, choose_k};
 use crate::io::safetensors;
-use crate::manifold::UmapParams;
 
 pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result<Clustering> {
     let pretrained = pretrained.expect("n2d needs the autoencoder");
     let config = ctx.config;
-    let params = UmapParams {
-        n_neighbors: config.umap_neighbors,
-        // N2D embeds in as many dimensions as there are clusters.
-        n_components: config.umap_dims.unwrap_or(config.clusters),
-        seed: config.seed,
-        ..UmapParams::default()
-    };
+    // N2D embeds in as many dimensions as there are clusters.
+    let params = choose_k::umap_params(ctx, config.umap_dims.unwrap_or(config.k()));
     ctx.observer.phase("n2d", 1, false);
-    let umap = params.fit(pretrained.fit_codes.view())?;
+    // The embedding `--clusters auto` chose k on, when it has these dimensions.
+    let umap = pretrained.take_umap(&params)?;
     // embedding is (N_fit, dims); placed is (N_val, dims).
     let placed = umap.transform(pretrained.validation_codes.view())?;
     let mixture = GaussianMixtureParams {
-        k: config.clusters,
+        k: config.k(),
         seed: config.seed,
         ..GaussianMixtureParams::default()
     }
