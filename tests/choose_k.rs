@@ -179,6 +179,11 @@ fn auto_chooses_once_before_every_method_and_draws_the_curve() {
         .parse()
         .unwrap();
     assert!((2..=6).contains(&k));
+    let warned = notes
+        .0
+        .iter()
+        .any(|n| n.contains("is the end of the range"));
+    assert_eq!(warned, k == 6, "a k at the end of the range is pointed out");
 
     let csv = std::fs::read_to_string(out.join("bic.csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();

@@ -188,6 +188,13 @@ pub fn choose(
     }
     ctx.observer
         .note(&format!("chose k = {chosen} by BIC over k = {min}..{max}"));
+    if chosen == max {
+        // The minimum may lie beyond the range; on MNIST it does (README).
+        ctx.observer.note(&format!(
+            "k = {max} is the end of the range: the BIC may fall further (read bic.png's \
+             knee, or widen it with --clusters auto:{min}-MAX)"
+        ));
+    }
     write_csv(ctx, &curve)?;
     plot(ctx, &curve, chosen, min, max)?;
     Ok(chosen)
