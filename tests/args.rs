@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use deepcluster::Error;
 use deepcluster::cli::args::{
-    Colour, FolderOptions, Method, Parsed, PredictOptions, Preset, ProtocolArg, RunOptions,
-    parse_predict, parse_run,
+    Clusters, Colour, FolderOptions, Method, Parsed, PredictOptions, Preset, ProtocolArg,
+    RunOptions, parse_predict, parse_run,
 };
 
 fn words(s: &str) -> Vec<String> {
@@ -54,7 +54,7 @@ fn defaults() {
             threads: None,
             epochs: None,
             batch_size: None,
-            clusters: 10,
+            clusters: Clusters::Fixed(10),
             preset: Preset::Quick,
             protocol: ProtocolArg::Split,
             unlabelled: false,
@@ -110,7 +110,7 @@ fn every_option_in_both_forms() {
     assert_eq!(spaced.threads, Some(2));
     assert_eq!(spaced.epochs, Some(3));
     assert_eq!(spaced.batch_size, Some(64));
-    assert_eq!(spaced.clusters, 4);
+    assert_eq!(spaced.clusters, Clusters::Fixed(4));
     assert_eq!(spaced.preset, Preset::Paper);
     assert_eq!(spaced.protocol, ProtocolArg::All);
     assert_eq!(spaced.out, PathBuf::from("o"));
@@ -350,5 +350,36 @@ fn predict_options() {
             Err(Error::Invalid { what: w, .. }) => assert_eq!(w, what, "{args}"),
             other => panic!("{args}: {other:?}"),
         }
+    }
+}
+
+#[test]
+fn clusters_auto_and_its_range() {
+    assert_eq!(run("d --clusters auto").clusters, Clusters::AUTO);
+    assert_eq!(
+        Clusters::AUTO,
+        Clusters::Auto { min: 2, max: 20 },
+        "the default range"
+    );
+    assert_eq!(
+        run("d --clusters=auto:3-12").clusters,
+        Clusters::Auto { min: 3, max: 12 }
+    );
+    assert_eq!(run("d --clusters 7").clusters, Clusters::Fixed(7));
+    for bad in [
+        "d --clusters auto:1-5",
+        "d --clusters auto:0-5",
+        "d --clusters auto:5-3",
+        "d --clusters auto:5-5",
+        "d --clusters auto:",
+        "d --clusters auto:2-",
+        "d --clusters auto:-9",
+        "d --clusters auto:2-x",
+        "d --clusters auto2-9",
+        "d --clusters automatic",
+        "d --clusters 0",
+        "d --clusters ten",
+    ] {
+        run_error(bad, "--clusters");
     }
 }

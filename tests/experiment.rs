@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use deepcluster::data::Protocol;
 use deepcluster::experiment::checkpoint::{self, Snapshot};
-use deepcluster::experiment::{self, Config, Observer, Preset, Schedule, Silent};
+use deepcluster::experiment::{self, Clusters, Config, Observer, Preset, Schedule, Silent};
 use deepcluster::{Error, Result};
 
 fn fixture() -> PathBuf {
@@ -39,7 +39,7 @@ fn tiny(out: &Path) -> Config {
         protocol: Protocol::Split,
         unlabelled: false,
         methods: vec!["kmeans", "ae+kmeans", "dec"],
-        clusters: 10,
+        clusters: Clusters::Fixed(10),
         seed: 1,
         schedule,
         preset: Preset::Quick,

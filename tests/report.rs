@@ -314,6 +314,7 @@ fn montage_tiles_are_the_right_images() {
         images: &c.images,
         height: 28,
         width: 28,
+        channels: 1,
         assignment: &c.assignment,
         confidence: &c.confidence,
         labels: Some(&c.labels),
@@ -394,6 +395,7 @@ fn gallery_has_one_folder_per_cluster_with_exact_thumbnails() {
         images: &c.images,
         height: 28,
         width: 28,
+        channels: 1,
         assignment: &c.assignment,
         confidence: &c.confidence,
         labels: None,
@@ -503,6 +505,7 @@ fn build_page(dir: &Path) -> Page {
             images: &c.images,
             height: 28,
             width: 28,
+            channels: 1,
             assignment: &c.assignment,
             confidence: &c.confidence,
             labels: Some(&c.labels),
@@ -626,4 +629,115 @@ fn index_html_loads_every_image_in_a_headless_browser() {
         }
         fs::remove_dir_all(&dir).unwrap();
     }
+}
+
+/// FNV-1a, 64 bits: a fingerprint of a file's bytes for the golden test below.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[test]
+fn grey_montages_are_byte_identical_to_the_grey_only_code() {
+    // The fingerprints of the files that the code before RGB montages (commit b090899f6,
+    // which drew grey only) wrote for this clustering.
+    const GOLDEN: [(&str, u64); 4] = [
+        ("overview.png", 0x91fc_295c_23a9_0406),
+        ("cluster_00.png", 0x4ce1_840d_3538_ca1a),
+        ("cluster_01.png", 0xeda9_a27f_0472_73ae),
+        ("cluster_03.png", 0x6ed3_b081_2664_b85d),
+    ];
+    let dir = temp_dir("golden");
+    let c = clustering();
+    let pictures = ClusterPictures {
+        images: &c.images,
+        height: 28,
+        width: 28,
+        channels: 1,
+        assignment: &c.assignment,
+        confidence: &c.confidence,
+        labels: Some(&c.labels),
+        clusters: 4,
+    };
+    write_montages(&dir, &pictures).unwrap();
+    for (file, golden) in GOLDEN {
+        let bytes = fs::read(dir.join(file)).unwrap();
+        assert_eq!(fnv1a(&bytes), golden, "{file}");
+        assert_eq!(load_png(dir.join(file)).unwrap().channels, Channels::Grey);
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn rgb_montages_show_the_colours_of_rgb_images() {
+    // Six 3x2 images, (N, 3 * 2 * 3) interleaved: image i is one colour, except its
+    // top-left pixel, which is white. Clusters 0 (images 0..3) and 1 (3..6).
+    let colours = [
+        [255u8, 0, 0],
+        [0, 255, 0],
+        [0, 0, 255],
+        [255, 255, 0],
+        [0, 255, 255],
+        [51, 102, 204],
+    ];
+    let (h, w) = (2, 3);
+    let images = Matrix::from_fn(6, h * w * 3, |i, j| {
+        let (pixel, channel) = (j / 3, j % 3);
+        let v = if pixel == 0 { 255 } else { colours[i][channel] };
+        v as f32 / 255.0
+    });
+    let assignment = [0, 0, 0, 1, 1, 1];
+    // Most confident first: image 2 leads cluster 0, image 5 leads cluster 1.
+    let confidence = [0.1, 0.5, 0.9, 0.2, 0.3, 0.8];
+    let dir = temp_dir("rgb");
+    let pictures = ClusterPictures {
+        images: &images,
+        height: h,
+        width: w,
+        channels: 3,
+        assignment: &assignment,
+        confidence: &confidence,
+        labels: None,
+        clusters: 2,
+    };
+    let m = write_montages(&dir, &pictures).unwrap();
+    let order = [[2, 1, 0], [5, 4, 3]];
+    for (k, info) in m.clusters.iter().enumerate() {
+        assert_eq!(info.shown, order[k]);
+        let img = load_png(&info.montage).unwrap();
+        assert_eq!(img.channels, Channels::Rgb);
+        for (t, &i) in info.shown.iter().enumerate() {
+            let (x0, y0) = montage_tile_origin(t, h, w);
+            for y in 0..h * TILE_SCALE {
+                for x in 0..w * TILE_SCALE {
+                    let [r, g, b] = if x < TILE_SCALE && y < TILE_SCALE {
+                        [255; 3]
+                    } else {
+                        colours[i]
+                    };
+                    assert_eq!(
+                        img.get(x0 + x, y0 + y),
+                        Colour::rgb(r, g, b),
+                        "cluster {k} tile {t} ({x}, {y})"
+                    );
+                }
+            }
+        }
+    }
+    let overview = load_png(&m.overview).unwrap();
+    assert_eq!(overview.channels, Channels::Rgb);
+    let (x, y) = overview_tile_origin(1, 0, h, w);
+    assert_eq!(overview.get(x + TILE_SCALE, y), Colour::rgb(51, 102, 204));
+    // The gallery's thumbnails are the images at their own size, in colour.
+    let names: Vec<String> = (0..6).map(|i| format!("{i}.png")).collect();
+    let gallery = write_gallery(dir.join("gallery"), &pictures, &names).unwrap();
+    let thumb = load_png(&gallery.thumbnails[4]).unwrap();
+    assert_eq!(
+        (thumb.width, thumb.height, thumb.channels),
+        (3, 2, Channels::Rgb)
+    );
+    assert_eq!(thumb.get(0, 0), Colour::WHITE);
+    assert_eq!(thumb.get(2, 1), Colour::rgb(0, 255, 255));
+    fs::remove_dir_all(&dir).unwrap();
 }

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 pub use crate::data::{Colour, FolderOptions};
-pub use crate::experiment::Preset;
+pub use crate::experiment::{Clusters, Preset};
 use crate::{Error, Result};
 
 /// Which of the article's three pipelines to run.
@@ -70,7 +70,8 @@ pub struct RunOptions {
     pub epochs: Option<usize>,
     /// `None`: the preset's batch size.
     pub batch_size: Option<usize>,
-    pub clusters: usize,
+    /// `--clusters K`, or `auto` / `auto:MIN-MAX`.
+    pub clusters: Clusters,
     pub preset: Preset,
     pub protocol: ProtocolArg,
     /// Fit on the unlabelled images (test.csv) too; the scores stay on the validation set.
@@ -155,7 +156,10 @@ options:
   --threads N           worker threads, 1 to {MAX_THREADS} [default: one per core]
   --epochs N            autoencoder pretraining epochs, at least 1 [default: the preset's]
   --batch-size N        mini-batch size, at least 1 [default: the preset's]
-  --clusters K          number of clusters, at least 1 [default: {DEFAULT_CLUSTERS}]
+  --clusters K          number of clusters, at least 1, or `auto` (chosen by the BIC of
+                        N2D's Gaussian mixture over k = 2..20; pretrains the autoencoder
+                        first, whatever the method) or `auto:MIN-MAX`, 2 <= MIN < MAX
+                        [default: {DEFAULT_CLUSTERS}]
   --preset P            quick | paper: quick finishes in minutes, paper is the reference
                         implementation's schedule (300 epochs, SGD lr 1) [default: quick]
   --protocol P          split | all: split fits on the first 70 % of the images and scores
@@ -234,7 +238,7 @@ pub fn parse_run(args: &[String]) -> Result<Parsed> {
         threads: None,
         epochs: None,
         batch_size: None,
-        clusters: DEFAULT_CLUSTERS,
+        clusters: Clusters::Fixed(DEFAULT_CLUSTERS),
         preset: Preset::Quick,
         protocol: ProtocolArg::Split,
         unlabelled: false,
@@ -262,7 +266,7 @@ pub fn parse_run(args: &[String]) -> Result<Parsed> {
                     "--threads" => o.threads = Some(parse_threads(name, &value()?)?),
                     "--epochs" => o.epochs = Some(parse_positive(name, &value()?)?),
                     "--batch-size" => o.batch_size = Some(parse_positive(name, &value()?)?),
-                    "--clusters" => o.clusters = parse_positive(name, &value()?)?,
+                    "--clusters" => o.clusters = parse_clusters(&value()?)?,
                     "--preset" => o.preset = parse_preset(&value()?)?,
                     "--protocol" => o.protocol = parse_protocol(&value()?)?,
                     "--out" => o.out = parse_path(name, &value()?)?,
@@ -547,6 +551,41 @@ fn parse_colour(name: &str, value: &str) -> Result<Colour> {
             format!("unknown colour mode `{value}`; expected grey or rgb"),
         )),
     }
+}
+
+/// `--clusters`: K (at least 1), `auto` (k = 2..=20) or `auto:MIN-MAX` with 2 <= MIN < MAX.
+fn parse_clusters(value: &str) -> Result<Clusters> {
+    let name = "--clusters";
+    let Some(rest) = value.strip_prefix("auto") else {
+        return parse_positive(name, value).map(Clusters::Fixed);
+    };
+    if rest.is_empty() {
+        return Ok(Clusters::AUTO);
+    }
+    let range = rest.strip_prefix(':').and_then(|r| r.split_once('-'));
+    let bounds = range.and_then(|(lo, hi)| Some((lo.parse().ok()?, hi.parse().ok()?)));
+    let Some((min, max)) = bounds else {
+        return Err(Error::invalid(
+            name,
+            format!("`{value}` is neither a number, `auto` nor `auto:MIN-MAX` (e.g. auto:2-20)"),
+        ));
+    };
+    if min < 2 {
+        return Err(Error::invalid(
+            name,
+            format!("`{value}`: auto compares clusterings, so MIN must be at least 2"),
+        ));
+    }
+    if min >= max {
+        return Err(Error::invalid(
+            name,
+            format!(
+                "`{value}`: MIN must be below MAX, e.g. auto:{min}-{}",
+                min + 8
+            ),
+        ));
+    }
+    Ok(Clusters::Auto { min, max })
 }
 
 fn parse_method(value: &str) -> Result<Method> {

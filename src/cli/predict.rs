@@ -85,6 +85,8 @@ fn predict(options: &PredictOptions) -> Result<()> {
         images: &grey,
         height: images.height,
         width: images.width,
+        // A row is (height, width, channels): 1 for grey, 3 for a folder loaded in RGB.
+        channels: images.images.cols() / (images.height * images.width).max(1),
         assignment: &assignment,
         confidence: &confidence,
         labels: None,

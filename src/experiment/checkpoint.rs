@@ -379,7 +379,8 @@ fn check_state_lengths(path: &Path, optimizer: &TrainOptimizer, ae: &Autoencoder
 }
 
 /// Checks every counter and size a checkpoint saved against the run that resumes from it:
-/// `schedule`, the `n_fit` fit images of `width` values each, and `clusters`. A
+/// `schedule`, the `n_fit` fit images of `width` values each, and `clusters` (None: chosen by
+/// `--clusters auto`, so not known before the run). A
 /// checkpoint that passes the file's own checks (CRC, shapes, finite values) but whose
 /// counters lie would otherwise skip or repeat training, or panic on a wrong size. Each
 /// message names the field.
@@ -388,7 +389,7 @@ pub fn validate(
     checkpoint: &Checkpoint,
     schedule: &Schedule,
     (n_fit, width): (usize, usize),
-    clusters: usize,
+    clusters: Option<usize>,
 ) -> Result<()> {
     let bad = |problem: String| Err(Error::data(path, problem));
     match checkpoint {
@@ -441,7 +442,7 @@ pub fn validate(
         }
         Checkpoint::Dec { dec, state, .. } => {
             let max_iter = schedule.dec.max_iter;
-            if dec.clusters() != clusters {
+            if let Some(clusters) = clusters.filter(|&k| dec.clusters() != k) {
                 return bad(format!(
                     "tensor `centres` holds {} clusters, the run has {clusters}",
                     dec.clusters()

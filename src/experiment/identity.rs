@@ -150,7 +150,7 @@ impl RunId {
             None => "none".to_string(),
         };
         let options = format!(
-            "methods={:?}\nclusters={}\nseed={}\npreset={}\nprotocol={:?}\nunlabelled={}\n\
+            "methods={:?}\nclusters={:?}\nseed={}\npreset={}\nprotocol={:?}\nunlabelled={}\n\
              neighbors={}\numap_dims={:?}\nschedule={:?}\nfolder={:?}\nae_weights={ae_hash}\n\
              data_dir={}\n",
             config.methods,

@@ -1,7 +1,8 @@
 //! The experiment: the tutorial's comparison as a library call.
 //!
 //! [`run`] loads the images, runs the chosen [`methods`] one after the other (pretraining
-//! the autoencoder once, before the first method that needs it), scores each on the
+//! the autoencoder once, before the first method that needs it, or before everything when
+//! `--clusters auto` chooses k on its codes: [`choose_k`]), scores each on the
 //! validation images, and writes everything into the output folder: `results.csv`, the
 //! logs, the weights, the montages and `index.html`. It returns the results table; it
 //! prints nothing. Progress, stop requests (Ctrl-C) and checkpoints go through an
@@ -9,9 +10,9 @@
 //!
 //! Read in this order: `schedule` (what the presets mean), `methods` (the table, then one
 //! file per method), `pretrain` (the shared autoencoder), `checkpoint` (the file a stopped
-//! run resumes from), `observer`, `identity` (what makes two runs the same run) and
-//! `outputs` (a run owns its output folder); `evaluate` scores a clustering made by any
-//! other tool.
+//! run resumes from), `observer`, `choose_k` (`--clusters auto`), `identity` (what makes
+//! two runs the same run) and `outputs` (a run owns its output folder); `evaluate` scores a
+//! clustering made by any other tool.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -25,6 +26,7 @@ use crate::report::table::{ResultRow, cluster_sizes, write_results_csv};
 use crate::{Error, Result};
 
 pub mod checkpoint;
+pub mod choose_k;
 pub mod evaluate;
 pub mod identity;
 pub mod methods;
@@ -34,6 +36,7 @@ pub mod pretrain;
 pub mod schedule;
 
 pub use checkpoint::{Checkpoint, Snapshot};
+pub use choose_k::Clusters;
 pub use methods::{Clustering, METHODS, Method, Needs, Pretrained};
 pub use observer::{Observer, Silent};
 pub use schedule::{Preset, PretrainOptimizer, Schedule, TrainOptimizer};
@@ -51,8 +54,8 @@ pub struct Config {
     pub unlabelled: bool,
     /// The names of the methods to run, from [`METHODS`], in order.
     pub methods: Vec<&'static str>,
-    /// K.
-    pub clusters: usize,
+    /// K, or `auto`: chosen by BIC once the autoencoder is pretrained ([`choose_k`]).
+    pub clusters: Clusters,
     pub seed: u64,
     pub schedule: Schedule,
     /// The preset's name, for the page's summary.
@@ -73,10 +76,20 @@ pub struct Config {
 }
 
 impl Config {
+    /// K, the number of clusters every method uses. With `Clusters::Auto`, [`run`] chooses
+    /// it before the first method and hands the methods a configuration with it fixed, so a
+    /// method never sees `Auto`.
+    #[track_caller]
+    pub fn k(&self) -> usize {
+        self.clusters
+            .fixed()
+            .expect("--clusters auto is chosen before any method runs")
+    }
+
     /// K-Means as every method runs it: K clusters, the schedule's restarts, the run's seed.
     pub fn kmeans_params(&self) -> KMeansParams {
         KMeansParams {
-            k: self.clusters,
+            k: self.k(),
             n_init: self.schedule.kmeans_n_init,
             seed: self.seed,
             ..KMeansParams::default()
@@ -151,12 +164,12 @@ pub fn run(
     let validation = images.validation.as_ref().unwrap_or(fit);
     let truth = images.truth.as_deref();
     // Checked here, not only by K-Means, so that DEC alone does not pretrain first.
-    if config.clusters > fit.len() {
+    if config.clusters.max() > fit.len() {
         return Err(Error::invalid(
             "--clusters",
             format!(
                 "k = {} clusters but only {} images to fit in {}",
-                config.clusters,
+                config.clusters.max(),
                 fit.len(),
                 config.data_dir.display()
             ),
@@ -172,7 +185,7 @@ pub fn run(
         config.data_dir.display(),
         started.elapsed().as_secs_f64()
     ));
-    let run = identity::RunId::of(config, &data.fit, &data.validation)?;
+    let run = identity::RunId::of(config, fit, validation)?;
     std::fs::create_dir_all(&config.out).map_err(|e| Error::io(&config.out, e))?;
     // One run per output folder, for the whole run: a second one stops here in one line.
     let _lock = crate::io::lock::FolderLock::acquire(&config.out)?;
@@ -181,8 +194,10 @@ pub fn run(
             let path = checkpoint::path(&config.out);
             run.check_checkpoint(&path, saved.run_id())?;
             outputs::check_owner(&config.out, &run)?;
-            let shape = (data.fit.len(), data.fit.images.cols());
-            checkpoint::validate(&path, saved, &config.schedule, shape, config.clusters)?;
+            let shape = (fit.len(), fit.images.cols());
+            // With `--clusters auto` the k is chosen again, as before, from the same codes.
+            let k = config.clusters.fixed();
+            checkpoint::validate(&path, saved, &config.schedule, shape, k)?;
         }
         None => outputs::prepare(
             &config.out,
@@ -192,6 +207,8 @@ pub fn run(
         )?,
     }
 
+    // With `--clusters auto`, the configuration the methods see, k chosen.
+    let chosen: Config;
     let mut ctx = Context {
         config,
         fit,
@@ -206,6 +223,15 @@ pub fn run(
     let mut results = Vec::new();
     let mut sections = Vec::new();
     let mut pretrained: Option<Pretrained> = None;
+    if let Clusters::Auto { min, max } = config.clusters {
+        let shared = pretrained.insert(pretrain::pretrain(&mut ctx)?);
+        let k = choose_k::choose(&mut ctx, shared, min, max)?;
+        chosen = Config {
+            clusters: Clusters::Fixed(k),
+            ..config.clone()
+        };
+        ctx.config = &chosen;
+    }
     for method in methods {
         let clustering = match method.needs {
             Needs::Pixels => (method.run)(&mut ctx, None)?,
@@ -294,7 +320,7 @@ fn record(
         Some(truth) => Some(metrics::score(truth, &clustering.assignment)?),
         None => None,
     };
-    let sizes = cluster_sizes(&clustering.assignment, ctx.config.clusters);
+    let sizes = cluster_sizes(&clustering.assignment, ctx.config.k());
     let seconds = clustering.seconds;
     ctx.observer.note(&match scores {
         Some(s) => format!(
@@ -309,15 +335,17 @@ fn record(
         sizes,
         seconds,
     };
-    let images = ctx.validation.grey_images();
+    let v = ctx.validation;
     let pictures = ClusterPictures {
-        images: &images,
-        height: ctx.validation.height,
-        width: ctx.validation.width,
+        images: &v.images,
+        height: v.height,
+        width: v.width,
+        // A row is (height, width, channels): 1 for grey, 3 for a folder loaded in RGB.
+        channels: v.images.cols() / (v.height * v.width).max(1),
         assignment: &clustering.assignment,
         confidence: &clustering.confidence,
         labels: ctx.truth,
-        clusters: ctx.config.clusters,
+        clusters: ctx.config.k(),
     };
     // The output sub-folder of a method's pictures: `ae+kmeans` becomes `ae_kmeans`.
     let montages = write_montages(ctx.out(&outputs::method_folder(method)), &pictures)?;

@@ -1,6 +1,7 @@
 //! The autoencoder that methods 2 and 3 share: loaded with `--ae-weights`, else trained on
 //! the fit images, logging the loss every epoch (`pretrain_log.csv`) and AE+K-Means scores
-//! on the validation images every `score_every` epochs, and saved as `ae.safetensors`.
+//! on the validation images every `score_every` epochs (not with `--clusters auto`, whose k
+//! is chosen on the finished codes), and saved as `ae.safetensors`.
 //!
 //! Training runs in segments that end where the encoder is scored or a checkpoint is due.
 //! The shuffle of an epoch depends only on (seed, epoch), so the segments see exactly the
@@ -34,6 +35,7 @@ pub fn pretrain(ctx: &mut Context<'_>) -> Result<Pretrained> {
         validation_codes: ae.encoder.predict(&ctx.validation.images), // (N_val, D)
         ae,
         kmeans,
+        umap: None,
         started,
         loaded,
     })
@@ -158,27 +160,30 @@ fn autoencoder(ctx: &mut Context<'_>) -> Result<(Autoencoder, Option<KMeans>, bo
         let reached = losses.last().map_or(done, |l| l.0);
         let scored_epoch = reached.is_multiple_of(every) || reached == s.pretrain_epochs;
         // Unlabelled images have nothing to score against: K-Means on the codes is then
-        // only needed after the last epoch, for AE+K-Means.
+        // only needed after the last epoch, for AE+K-Means. With `--clusters auto` there is
+        // no k to score with until pretraining is done.
         let last_epoch = reached == s.pretrain_epochs;
-        let scores = if reached > done && scored_epoch && (ctx.truth.is_some() || last_epoch) {
-            let codes = ae.encoder.predict(&ctx.fit.images);
-            let model = ctx.config.kmeans_params().fit(codes.view())?;
-            let scores = match ctx.truth {
-                Some(truth) => {
-                    let validation_codes = ae.encoder.predict(&ctx.validation.images);
-                    let (assignment, _) = nearest_centre(&model, &validation_codes);
-                    let scores = metrics::score(truth, &assignment)?;
-                    Some((scores.acc, scores.nmi))
+        let k_known = ctx.config.clusters.fixed().is_some();
+        let scores =
+            if reached > done && scored_epoch && k_known && (ctx.truth.is_some() || last_epoch) {
+                let codes = ae.encoder.predict(&ctx.fit.images);
+                let model = ctx.config.kmeans_params().fit(codes.view())?;
+                let scores = match ctx.truth {
+                    Some(truth) => {
+                        let validation_codes = ae.encoder.predict(&ctx.validation.images);
+                        let (assignment, _) = nearest_centre(&model, &validation_codes);
+                        let scores = metrics::score(truth, &assignment)?;
+                        Some((scores.acc, scores.nmi))
+                    }
+                    None => None,
+                };
+                if last_epoch {
+                    final_kmeans = Some(model);
                 }
-                None => None,
+                scores
+            } else {
+                None
             };
-            if last_epoch {
-                final_kmeans = Some(model);
-            }
-            scores
-        } else {
-            None
-        };
         for (i, &(epoch, loss)) in losses.iter().enumerate() {
             let last = i + 1 == losses.len();
             log.append(epoch, loss, if last { scores } else { None })?;

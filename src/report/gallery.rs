@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 
 use super::montage::{ClusterPictures, Montages, write_montages};
-use super::raster::{Image, encode_png};
+use super::raster::encode_png;
 use crate::{Error, Result};
 
 /// What `write_gallery` wrote.
@@ -83,7 +83,7 @@ pub fn write_gallery(
             taken.insert((k, name.clone()));
         }
         let path = folders[k].join(name);
-        let img = Image::from_unit_floats(pictures.images.row(i), pictures.width, pictures.height);
+        let img = pictures.image(i);
         std::fs::write(&path, encode_png(&img)?).map_err(|e| Error::io(&path, e))?;
         thumbnails.push(path);
     }

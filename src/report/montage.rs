@@ -9,7 +9,8 @@
 //!   20 members in the same order.
 //!
 //! Every image is enlarged `TILE_SCALE` times with nearest-neighbour scaling and framed with
-//! a one-pixel border.
+//! a one-pixel border. Grey images give grey PNGs; RGB images (a folder loaded with
+//! `--colour rgb`) give RGB PNGs with the same layout, frames and captions.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,10 +38,13 @@ const INK: Colour = Colour::BLACK;
 
 /// A clustering to draw.
 pub struct ClusterPictures<'a> {
-    /// images is (N, height * width), intensities in [0, 1]
+    /// images is (N, height * width * channels), values in [0, 1]; for RGB each pixel's
+    /// red, green and blue are adjacent (interleaved), as `data::folder` loads them.
     pub images: &'a Matrix,
     pub height: usize,
     pub width: usize,
+    /// 1 (grey) or 3 (RGB).
+    pub channels: usize,
     /// The cluster of each image, each below `clusters`.
     pub assignment: &'a [usize],
     /// How confidently each image belongs to its cluster; higher is more confident.
@@ -177,12 +181,34 @@ pub fn overview_tile_origin(
     )
 }
 
-/// A source image enlarged and framed, ready for a grid cell.
-fn tile(images: &Matrix, i: usize, height: usize, width: usize) -> Image {
-    let (cw, ch) = cell_size(height, width);
-    let mut cell = Image::new(cw, ch, Channels::Grey, FRAME);
-    let digit = Image::from_unit_floats(images.row(i), width, height).scaled(TILE_SCALE);
-    cell.blit(&digit, 1, 1);
+impl ClusterPictures<'_> {
+    /// The pictures' pixel format; panics unless `channels` is 1 or 3.
+    #[track_caller]
+    pub fn pixel_channels(&self) -> Channels {
+        Channels::from_count(self.channels).unwrap_or_else(|| {
+            panic!(
+                "{} channels; montages draw 1 (grey) or 3 (RGB)",
+                self.channels
+            )
+        })
+    }
+
+    /// Image `i` at its own size, grey or RGB.
+    pub fn image(&self, i: usize) -> Image {
+        Image::from_unit_pixels(
+            self.images.row(i),
+            self.width,
+            self.height,
+            self.pixel_channels(),
+        )
+    }
+}
+
+/// Image `i` enlarged and framed, ready for a grid cell.
+fn tile(input: &ClusterPictures, i: usize) -> Image {
+    let (cw, ch) = cell_size(input.height, input.width);
+    let mut cell = Image::new(cw, ch, input.pixel_channels(), FRAME);
+    cell.blit(&input.image(i).scaled(TILE_SCALE), 1, 1);
     cell
 }
 
@@ -190,12 +216,14 @@ fn tile(images: &Matrix, i: usize, height: usize, width: usize) -> Image {
 pub fn write_montages(dir: impl AsRef<Path>, input: &ClusterPictures) -> Result<Montages> {
     let dir = dir.as_ref();
     let n = input.images.rows();
+    let channels = input.pixel_channels();
     assert_eq!(
         input.images.cols(),
-        input.height * input.width,
-        "images are not {}x{}",
+        input.height * input.width * input.channels,
+        "images are not {}x{}x{}",
         input.height,
-        input.width
+        input.width,
+        input.channels
     );
     assert_eq!(input.assignment.len(), n, "one cluster per image");
     assert_eq!(input.confidence.len(), n, "one confidence per image");
@@ -224,18 +252,14 @@ pub fn write_montages(dir: impl AsRef<Path>, input: &ClusterPictures) -> Result<
             montage: dir.join(format!("cluster_{k:0digits$}.png")),
             shown,
         };
-        let tiles: Vec<Image> = info
-            .shown
-            .iter()
-            .map(|&i| tile(input.images, i, input.height, input.width))
-            .collect();
+        let tiles: Vec<Image> = info.shown.iter().map(|&i| tile(input, i)).collect();
         // The grid always has MONTAGE_COLUMNS columns (unless the cluster is smaller), so
         // tile positions do not depend on the cluster's size.
         let layout = GridLayout::for_count(tiles.len(), MONTAGE_COLUMNS, cw, ch);
-        let body = grid(&tiles, &layout, Channels::Grey, BACKGROUND);
+        let body = grid(&tiles, &layout, channels, BACKGROUND);
         let text = caption(&info);
         let width = body.width.max(font::text_width(&text, 1) + 4);
-        let mut img = Image::new(width, CAPTION_H + body.height, Channels::Grey, BACKGROUND);
+        let mut img = Image::new(width, CAPTION_H + body.height, channels, BACKGROUND);
         font::draw_text(&mut img, 2, 4, &text, INK, 1);
         img.blit(&body, 0, CAPTION_H as i64);
         save_png(&info.montage, &img)?;
@@ -245,7 +269,7 @@ pub fn write_montages(dir: impl AsRef<Path>, input: &ClusterPictures) -> Result<
     let gap = 2;
     let width = OVERVIEW_LABEL_W + OVERVIEW_MAX * (cw + gap);
     let height = gap + input.clusters * (ch + gap);
-    let mut overview = Image::new(width, height, Channels::Grey, BACKGROUND);
+    let mut overview = Image::new(width, height, channels, BACKGROUND);
     for (row, info) in infos.iter().enumerate() {
         let y = (gap + row * (ch + gap)) as i64;
         font::draw_text(&mut overview, 4, y + 2, &info.cluster.to_string(), INK, 2);
@@ -263,11 +287,7 @@ pub fn write_montages(dir: impl AsRef<Path>, input: &ClusterPictures) -> Result<
         }
         for (j, &i) in info.shown.iter().take(OVERVIEW_MAX).enumerate() {
             let (x, ty) = overview_tile_origin(row, j, input.height, input.width);
-            overview.blit(
-                &tile(input.images, i, input.height, input.width),
-                x as i64 - 1,
-                ty as i64 - 1,
-            );
+            overview.blit(&tile(input, i), x as i64 - 1, ty as i64 - 1);
         }
     }
     let overview_path = dir.join("overview.png");

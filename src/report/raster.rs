@@ -16,6 +16,15 @@ pub enum Channels {
 }
 
 impl Channels {
+    /// The channels of a dataset whose rows hold `count` values per pixel (1 or 3).
+    pub fn from_count(count: usize) -> Option<Channels> {
+        match count {
+            1 => Some(Channels::Grey),
+            3 => Some(Channels::Rgb),
+            _ => None,
+        }
+    }
+
     pub fn count(self) -> usize {
         match self {
             Channels::Grey => 1,
@@ -75,16 +84,29 @@ impl Image {
     /// A grey image from intensities in [0, 1] (an MNIST row): 0 is black, 1 is white;
     /// values outside [0, 1] are clamped, NaN is black.
     pub fn from_unit_floats(values: &[f32], width: usize, height: usize) -> Self {
+        Image::from_unit_pixels(values, width, height, Channels::Grey)
+    }
+
+    /// An image from values in [0, 1] laid out as the pixels are, (height, width,
+    /// channels): a dataset's row, grey or RGB interleaved. Each value becomes one byte as in
+    /// [`Image::from_unit_floats`].
+    pub fn from_unit_pixels(
+        values: &[f32],
+        width: usize,
+        height: usize,
+        channels: Channels,
+    ) -> Self {
         assert_eq!(
             values.len(),
-            width * height,
-            "{} values for a {width}x{height} image",
-            values.len()
+            width * height * channels.count(),
+            "{} values for a {width}x{height} image of {} channel(s)",
+            values.len(),
+            channels.count()
         );
         Image {
             width,
             height,
-            channels: Channels::Grey,
+            channels,
             pixels: values.iter().map(|&v| unit_to_byte(v)).collect(),
         }
     }

@@ -13,6 +13,7 @@ use crate::Result;
 use crate::cluster::{KMeans, KMeansParams};
 use crate::experiment::Context;
 use crate::linalg::Matrix;
+use crate::manifold::{Umap, UmapParams};
 use crate::nn::Autoencoder;
 
 pub mod ae_kmeans;
@@ -87,6 +88,8 @@ pub struct Pretrained {
     pub validation_codes: Matrix,
     /// K-Means on `fit_codes`, once fitted (pretraining's last score fits it already).
     pub(crate) kmeans: Option<KMeans>,
+    /// UMAP of `fit_codes`, once `--clusters auto` has fitted it (`choose_k`), for N2D.
+    pub(crate) umap: Option<Umap>,
     /// When pretraining (or loading) began.
     pub started: Instant,
     /// Whether the autoencoder was loaded (`--ae-weights`) rather than trained here.
@@ -101,6 +104,21 @@ impl Pretrained {
             self.kmeans = Some(params.fit(self.fit_codes.view())?);
         }
         Ok(self.kmeans.as_ref().expect("fitted just above"))
+    }
+
+    /// UMAP of `fit_codes` with `params`: the one kept by [`Pretrained::keep_umap`] when it
+    /// was fitted with the same parameters (so that `--clusters auto` and N2D do not fit
+    /// the same embedding twice), else a new fit. Taken, not shared: the caller owns it.
+    pub fn take_umap(&mut self, params: &UmapParams) -> Result<Umap> {
+        match self.umap.take() {
+            Some(umap) if umap.params() == params => Ok(umap),
+            _ => params.fit(self.fit_codes.view()),
+        }
+    }
+
+    /// Keeps a UMAP of `fit_codes` for a later [`Pretrained::take_umap`].
+    pub fn keep_umap(&mut self, umap: Umap) {
+        self.umap = Some(umap);
     }
 }
 

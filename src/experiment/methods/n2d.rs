@@ -15,14 +15,14 @@ use std::path::Path;
 use crate::cluster::dec::argmax_rows;
 use crate::cluster::gmm::Covariance;
 use crate::cluster::{GaussianMixture, GaussianMixtureParams};
-use crate::experiment::Context;
 use crate::experiment::methods::{Clustering, Pretrained};
+use crate::experiment::{Context, choose_k};
 use crate::io::safetensors;
 use crate::linalg::{MatRef, Matrix};
 use crate::manifold::{Umap, UmapParams};
 use crate::report::html::Figure;
 use crate::report::map::{MapInput, thumbnail_points, write_map};
-use crate::report::raster::Image;
+use crate::report::raster::{Channels, Image};
 use crate::{Error, Result};
 
 /// The map shows at most this many validation images (evenly spaced through the set): a
@@ -32,19 +32,15 @@ pub const MAP_POINTS: usize = 5_000;
 pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result<Clustering> {
     let pretrained = pretrained.expect("n2d needs the autoencoder");
     let config = ctx.config;
-    let params = UmapParams {
-        n_neighbors: config.umap_neighbors,
-        // N2D embeds in as many dimensions as there are clusters.
-        n_components: config.umap_dims.unwrap_or(config.clusters),
-        seed: config.seed,
-        ..UmapParams::default()
-    };
+    // N2D embeds in as many dimensions as there are clusters.
+    let params = choose_k::umap_params(ctx, config.umap_dims.unwrap_or(config.k()));
     ctx.observer.phase("n2d", 1, false);
-    let umap = params.fit(pretrained.fit_codes.view())?;
+    // The embedding `--clusters auto` chose k on, when it has these dimensions.
+    let umap = pretrained.take_umap(&params)?;
     // embedding is (N_fit, dims); placed is (N_val, dims).
     let placed = umap.transform(pretrained.validation_codes.view())?;
     let mixture = GaussianMixtureParams {
-        k: config.clusters,
+        k: config.k(),
         seed: config.seed,
         ..GaussianMixtureParams::default()
     }
@@ -97,34 +93,41 @@ fn draw_map(ctx: &mut Context<'_>, codes: &Matrix, assignment: &[usize]) -> Resu
     };
     let positions = params.fit(picked.view())?.embedding().clone(); // (m, 2)
     let clusters: Vec<usize> = rows.iter().map(|&r| assignment[r]).collect();
-    let labels: Vec<usize> = rows.iter().map(|&r| ctx.truth[r]).collect();
-    let v = ctx.validation;
-    let thumbnails: Vec<(usize, Image)> =
-        thumbnail_points(&positions, &clusters, ctx.config.clusters)
-            .into_iter()
-            .map(|i| {
-                (
-                    i,
-                    Image::from_unit_floats(v.images.row(rows[i]), v.width, v.height),
-                )
-            })
-            .collect();
+    let labels: Option<Vec<usize>> = ctx
+        .truth
+        .map(|truth| rows.iter().map(|&r| truth[r]).collect());
+    let (v, k) = (ctx.validation, ctx.config.k());
+    // A row is (height, width, channels): grey, or RGB for a folder loaded in colour.
+    let channels = Channels::from_count(v.images.cols() / (v.height * v.width).max(1))
+        .unwrap_or(Channels::Grey);
+    let thumbnails: Vec<(usize, Image)> = thumbnail_points(&positions, &clusters, k)
+        .into_iter()
+        .map(|i| {
+            let row = v.images.row(rows[i]);
+            (i, Image::from_unit_pixels(row, v.width, v.height, channels))
+        })
+        .collect();
     let path = ctx.out("map.png");
     write_map(
         &path,
         &MapInput {
             positions: &positions,
             assignment: &clusters,
-            clusters: ctx.config.clusters,
-            labels: Some(&labels),
+            clusters: k,
+            labels: labels.as_deref(),
             title: "n2d clusters",
             thumbnails: &thumbnails,
         },
     )?;
+    let by = if labels.is_some() {
+        "coloured by cluster (left) and by true class (right)"
+    } else {
+        "coloured by cluster"
+    };
     ctx.figures.push(Figure {
         caption: format!(
-            "n2d: {m} validation images on a 2-D UMAP of their codes, coloured by cluster \
-             (left) and by true class (right); one member per cluster shown at its middle"
+            "n2d: {m} images on a 2-D UMAP of their codes, {by}; one member per cluster \
+             shown at its middle"
         ),
         path,
     });
