@@ -100,8 +100,7 @@ pub fn pow(x: f32, y: f32) -> f32 {
     ];
     let f2 = f * f;
     let f4 = f2 * f2;
-    let p = ((C[0] + f * C[1]) + f2 * (C[2] + f * C[3]))
-        + f4 * ((C[4] + f * C[5]) + f2 * C[6]);
+    let p = ((C[0] + f * C[1]) + f2 * (C[2] + f * C[3])) + f4 * ((C[4] + f * C[5]) + f2 * C[6]);
     p * f32::from_bits(((i + 127) as u32) << 23)
 }
 
@@ -391,10 +390,82 @@ struct Epoch<'a> {
     reads: Reads<'a>,
 }
 
+/// The negative samples of one due edge, drawn ahead of its turn: their vertices (S,).
+#[derive(Default)]
+struct Draws {
+    local: usize,
+    vertices: Vec<usize>,
+}
+
+/// Asks the cache for a row that will be read soon (a hint: no effect on any value).
+///
+/// The layout reads rows at random, one negative sample after another, and each sample's
+/// arithmetic waits on the row it measures from: profiled on the real codes, almost half
+/// of the loop's time was that wait. The rows of the next edge's samples are known one
+/// edge ahead (they come from the generator alone), so they are fetched while the current
+/// edge is worked on.
+#[inline(always)]
+fn prefetch(row: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // A row may straddle two cache lines: ask for the lines of its first and last
+        // values.
+        for v in [row.first(), row.last()].into_iter().flatten() {
+            // SAFETY: a prefetch never faults and changes no memory; the pointer is that of
+            // a live element.
+            #[allow(unused_unsafe)]
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(v as *const f32 as *const i8)
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
+}
+
 impl Epoch<'_> {
+    /// The row of vertex `v` as this chunk reads it: its own rows live, others' from the
+    /// epoch's snapshot or the fixed tails.
+    #[inline(always)]
+    fn row_of<'r>(&'r self, v: usize, lo: usize, hi: usize, rows: &'r [f32]) -> &'r [f32] {
+        let dim = self.dim;
+        match self.reads {
+            Reads::Fixed(t) => &t[v * dim..(v + 1) * dim],
+            Reads::Same(_) if (lo..hi).contains(&v) => &rows[(v - lo) * dim..(v - lo + 1) * dim],
+            Reads::Same(snap) => &snap[v * dim..(v + 1) * dim],
+        }
+    }
+
+    /// The next edge at or after `from` (a chunk-local index) due for a sample this epoch.
+    fn next_due(&self, c: &Chunk, from: usize) -> Option<usize> {
+        (from..c.next_sample.len()).find(|&l| c.next_sample[l] <= self.n)
+    }
+
+    /// Draws the negative samples due on edge `local` (from its head's generator, which is
+    /// what fixes their order) into `d`, and prefetches its tail's and their rows.
+    fn draw(&self, c: &mut Chunk, local: usize, rows: &[f32], d: &mut Draws) {
+        let edge = c.edges.start + local;
+        let (j, k) = (self.edges.head[edge], self.edges.tail[edge]);
+        let epn = self.epochs_per_negative[edge];
+        let n_neg = ((self.n - c.next_negative[local]) / epn).max(0.0) as usize;
+        let rng = &mut c.rngs[j - c.lo];
+        d.local = local;
+        d.vertices.clear();
+        d.vertices
+            .extend((0..n_neg).map(|_| rng.below(self.n_vertices)));
+        prefetch(self.row_of(k, c.lo, c.hi, rows));
+        for &v in &d.vertices {
+            prefetch(self.row_of(v, c.lo, c.hi, rows));
+        }
+    }
+
     /// umap-learn's inner loop over one chunk's edges; rows is the chunk's (hi - lo, dim).
+    /// Each due edge's negative samples are drawn one due edge ahead (see [`prefetch`]);
+    /// every generator still gives its draws to its edges in the loop's order, so the
+    /// samples are those of the plain loop.
     fn run_chunk(&self, c: &mut Chunk, rows: &mut [f32]) {
-        let (dim, alpha, n) = (self.dim, self.alpha, self.n);
+        let (dim, alpha) = (self.dim, self.alpha);
         let (a, b, gamma) = (self.s.a, self.s.b, self.s.repulsion_strength);
         let lo = c.lo;
         let own = c.lo..c.hi;
@@ -406,10 +477,18 @@ impl Epoch<'_> {
             big.resize(dim, 0.0);
             &mut big
         };
-        for (local, edge) in c.edges.clone().enumerate() {
-            if c.next_sample[local] > n {
-                continue;
+        let (mut now, mut ahead) = (Draws::default(), Draws::default());
+        let mut due = self.next_due(c, 0);
+        if let Some(l) = due {
+            self.draw(c, l, rows, &mut now);
+        }
+        while let Some(local) = due {
+            due = self.next_due(c, local + 1);
+            if let Some(l) = due {
+                self.draw(c, l, rows, &mut ahead);
             }
+            debug_assert_eq!(now.local, local);
+            let edge = c.edges.start + local;
             let (j, k) = (self.edges.head[edge], self.edges.tail[edge]);
             current.copy_from_slice(&rows[(j - lo) * dim..(j - lo + 1) * dim]);
             // Attraction, on both ends when the tail is a head row too.
@@ -443,19 +522,11 @@ impl Epoch<'_> {
             }
             c.next_sample[local] += self.edges.epochs_per_sample[edge];
             // Repulsion from the negative samples due since the last visit.
-            let epn = self.epochs_per_negative[edge];
-            let n_neg = ((n - c.next_negative[local]) / epn).max(0.0) as usize;
-            let rng = &mut c.rngs[j - lo];
-            for _ in 0..n_neg {
-                let kk = rng.below(self.n_vertices);
-                let other: &[f32] = match self.reads {
-                    Reads::Fixed(t) => &t[kk * dim..(kk + 1) * dim],
-                    Reads::Same(_) if kk == j => continue, // the row being moved is `current`
-                    Reads::Same(_) if own.contains(&kk) => {
-                        &rows[(kk - lo) * dim..(kk - lo + 1) * dim]
-                    }
-                    Reads::Same(snap) => &snap[kk * dim..(kk + 1) * dim],
-                };
+            for &kk in &now.vertices {
+                if matches!(self.reads, Reads::Same(_)) && kk == j {
+                    continue; // the row being moved is `current`
+                }
+                let other = self.row_of(kk, own.start, own.end, rows);
                 let d2 = squared(current, other);
                 if d2 > 0.0 {
                     let cf = repulsion_coefficient(d2, a, b, gamma);
@@ -464,8 +535,9 @@ impl Epoch<'_> {
                     }
                 }
             }
-            c.next_negative[local] += n_neg as f64 * epn;
+            c.next_negative[local] += now.vertices.len() as f64 * self.epochs_per_negative[edge];
             rows[(j - lo) * dim..(j - lo + 1) * dim].copy_from_slice(current);
+            std::mem::swap(&mut now, &mut ahead);
         }
     }
 }
@@ -476,7 +548,7 @@ const LANES: usize = 8;
 /// ||x - y||^2, summed in LANES partial sums (coordinate c into lane c mod LANES) that are
 /// then added pairwise: a tree of additions instead of one sequential chain, which is most
 /// of the latency of a sample in 10 dimensions. The order is fixed, so the bits are too.
-#[inline]
+#[inline(always)]
 fn squared(x: &[f32], y: &[f32]) -> f32 {
     let mut acc = [0f32; LANES];
     let (xc, yc) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
