@@ -91,7 +91,7 @@ pub fn pow(x: f32, y: f32) -> f32 {
     // 2^f = e^(f ln 2) to degree 6, c_k = (ln 2)^k / k!: truncation error below 2e-7.
     const C: [f32; 7] = [
         1.0,
-        0.693_147_2,
+        std::f32::consts::LN_2,
         0.240_226_5,
         0.055_504_11,
         0.009_618_129,
