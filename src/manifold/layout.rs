@@ -584,6 +584,21 @@ mod tests {
             }
         }
         assert!(worst < 1e-5, "relative error {worst}");
+        // Where the branch-free split of x into m 2^e changes e: just below and at
+        // sqrt(2) 2^e, powers of two, and the smallest normal.
+        for e in [-20i32, -1, 0, 1, 20] {
+            let s = f32::from_bits(0x3fb5_04f3) * 2f32.powi(e);
+            for x in [
+                f32::from_bits(s.to_bits() - 1),
+                s,
+                2f32.powi(e),
+                f32::MIN_POSITIVE,
+            ] {
+                let want = (x as f64).powf(0.79);
+                let got = pow(x, 0.79) as f64;
+                assert!((got - want).abs() <= 1e-5 * want, "{x}: {got} vs {want}");
+            }
+        }
         assert_eq!(pow(0.0, 0.79), 0.0);
         assert_eq!(pow(1.0, 0.79), 1.0);
     }
