@@ -22,6 +22,8 @@ pub enum Method {
     Dec,
     /// N2D: UMAP of the autoencoder's codes, then a Gaussian mixture.
     N2d,
+    /// IDEC: DEC that keeps training the decoder (reconstruction + 0.1 KL). Not in `all`.
+    Idec,
     /// All four, one after the other (the article's comparison, then N2D).
     All,
 }
@@ -43,6 +45,7 @@ impl Method {
             Method::Ae => "ae",
             Method::Dec => "dec",
             Method::N2d => "n2d",
+            Method::Idec => "idec",
             Method::All => "all",
         }
     }
@@ -88,6 +91,8 @@ pub struct RunOptions {
     pub neighbors: usize,
     /// N2D: UMAP's output dimension; None = the number of clusters.
     pub umap_dims: Option<usize>,
+    /// DEC-DA's augmentation for pretraining, DEC and IDEC.
+    pub augment: bool,
 }
 
 /// Options of `deepcluster predict DATA_DIR --model DIR`.
@@ -132,7 +137,8 @@ DATA_DIR holds train.csv + train/*.png (the article's layout) or MNIST's IDX fil
 Every option may be written `--opt value` or `--opt=value`.
 
 options:
-  --method M            kmeans | ae | dec | n2d | all: which pipeline to run [default: all]
+  --method M            kmeans | ae | dec | n2d | idec | all: which pipeline to run; all is
+                        the first four (IDEC only when asked for) [default: all]
   --seed N              random seed; the same seed gives bit-identical results
                         whatever the thread count [default: {DEFAULT_SEED}]
   --threads N           worker threads, at least 1 [default: one per core]
@@ -158,6 +164,9 @@ options:
   --neighbors N         N2D: UMAP's neighbours per point, itself included, at least 2
                         [default: {DEFAULT_NEIGHBORS}]
   --umap-dims D         N2D: UMAP's output dimensions, at least 1 [default: the clusters]
+  --augment             DEC-DA: pretraining, DEC and IDEC train on freshly shifted (up to
+                        10 %) and rotated (up to 10 degrees) batches; targets and codes stay
+                        those of the clean images [default: off]
   -h, --help            print this help
 "
     )
@@ -178,7 +187,8 @@ montage per cluster and an overview picture.
 Every option may be written `--opt value` or `--opt=value`.
 
 options:
-  --model DIR           output folder of an earlier run (its weights) [required]
+  --model DIR|FILE      output folder of an earlier run (its dec.safetensors, else its
+                        idec.safetensors), or one such file [required]
   --out DIR             output folder [default: {DEFAULT_OUT}]
   --threads N           worker threads, at least 1 [default: one per core]
   --quiet               no progress lines on stderr [default: off]
@@ -210,6 +220,7 @@ pub fn parse_run(args: &[String]) -> Result<Parsed> {
         max_iter: None,
         neighbors: DEFAULT_NEIGHBORS,
         umap_dims: None,
+        augment: false,
     };
     let mut tokens = Tokens::new(args);
     while let Some(token) = tokens.next_token()? {
@@ -251,6 +262,10 @@ pub fn parse_run(args: &[String]) -> Result<Parsed> {
                     "--unlabelled" => {
                         no_value(name, inline)?;
                         o.unlabelled = true
+                    }
+                    "--augment" => {
+                        no_value(name, inline)?;
+                        o.augment = true
                     }
                     _ => return Err(unknown_option(name)),
                 }
@@ -442,10 +457,11 @@ fn parse_method(value: &str) -> Result<Method> {
         "ae" => Ok(Method::Ae),
         "dec" => Ok(Method::Dec),
         "n2d" => Ok(Method::N2d),
+        "idec" => Ok(Method::Idec),
         "all" => Ok(Method::All),
         _ => Err(Error::invalid(
             "--method",
-            format!("unknown method `{value}`; expected kmeans, ae, dec, n2d or all"),
+            format!("unknown method `{value}`; expected kmeans, ae, dec, n2d, idec or all"),
         )),
     }
 }

@@ -1,9 +1,12 @@
 //! `deepcluster predict DATA_DIR --model DIR`: the organised gallery the article asks for.
 //!
 //! Clusters the unlabelled images of DATA_DIR (`test.csv`, or the IDX layout's last 21,000
-//! images) with the DEC model an earlier run saved in DIR, and writes `predictions.csv`
+//! images) with the DEC model an earlier run saved in DIR (or its IDEC model when it has
+//! no DEC one; `--model FILE` names either file), and writes `predictions.csv`
 //! (`filename,cluster`), one folder of thumbnails per cluster, a montage per cluster and an
 //! overview into the output folder.
+
+use std::path::{Path, PathBuf};
 
 use crate::cli::args::{self, Parsed, PredictOptions};
 use crate::cli::run::in_pool;
@@ -25,14 +28,9 @@ pub fn main(args: &[String]) -> Result<()> {
 
 fn predict(options: &PredictOptions) -> Result<()> {
     let mut progress = Progress::new(options.quiet);
-    let model_path = options.model.join(weights::DEC_FILE);
-    if !model_path.is_file() {
-        return Err(Error::data(
-            &model_path,
-            "no DEC model here; run `deepcluster DATA_DIR --method dec --out DIR` first",
-        ));
-    }
-    let dec = weights::load_dec(&model_path)?;
+    let model_path = model_file(&options.model)?;
+    // DEC's encoder and centres, or IDEC's (its decoder is not needed to cluster).
+    let dec = weights::load_clusterer(&model_path)?;
     let images = data::load_unlabelled(&options.data_dir)?;
     if images.images.cols() != dec.encoder.input_dim() {
         return Err(Error::data(
@@ -88,6 +86,26 @@ fn predict(options: &PredictOptions) -> Result<()> {
         sizes.join(" ")
     ));
     Ok(())
+}
+
+/// The model `--model` names: a weights file itself, or a run's output folder, whose
+/// `dec.safetensors` is taken, else its `idec.safetensors`.
+fn model_file(model: &Path) -> Result<PathBuf> {
+    if model.is_file() {
+        return Ok(model.to_path_buf());
+    }
+    let dec = model.join(weights::DEC_FILE);
+    let idec = model.join(weights::IDEC_FILE);
+    if dec.is_file() {
+        Ok(dec)
+    } else if idec.is_file() {
+        Ok(idec)
+    } else {
+        Err(Error::data(
+            &dec,
+            "no DEC (or IDEC) model here; run `deepcluster DATA_DIR --method dec --out DIR` first",
+        ))
+    }
 }
 
 /// A CSV field, quoted when it holds a comma, a quote or a line break.

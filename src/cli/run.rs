@@ -63,10 +63,12 @@ pub fn schedule(o: &RunOptions) -> Schedule {
     }
     if let Some(max_iter) = o.max_iter {
         s.dec.max_iter = max_iter;
+        s.idec.dec.max_iter = max_iter;
     }
     if let Some(batch) = o.batch_size {
         s.pretrain_batch = batch;
         s.dec.batch_size = batch;
+        s.idec.dec.batch_size = batch;
     }
     s
 }
@@ -78,6 +80,7 @@ pub fn config(o: &RunOptions) -> Config {
         Method::Ae => vec!["ae+kmeans"],
         Method::Dec => vec!["dec"],
         Method::N2d => vec!["n2d"],
+        Method::Idec => vec!["idec"],
         Method::All => vec!["kmeans", "ae+kmeans", "dec", "n2d"],
     };
     Config {
@@ -97,6 +100,7 @@ pub fn config(o: &RunOptions) -> Config {
         checkpoint_every: o.checkpoint_every.unwrap_or(0),
         umap_neighbors: o.neighbors,
         umap_dims: o.umap_dims,
+        augment: o.augment,
     }
 }
 

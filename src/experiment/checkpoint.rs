@@ -8,13 +8,15 @@
 //!   on (seed, epoch), so nothing else is needed.
 //! - During DEC, at a target update: the encoder and centres, SGD's velocities, the step
 //!   count and the labels of the previous update (`dec.last_labels`).
+//! - During IDEC: the same, with the decoder (`phase` `idec`, the model as in
+//!   `idec.safetensors`). SGD's learning rate and momentum come from the schedule.
 //!
 //! The run's own command line is kept in the metadata, so `--resume DIR` needs nothing
 //! else. Cheap, deterministic steps (K-Means) are recomputed on resume, not stored.
 
 use std::path::{Path, PathBuf};
 
-use crate::cluster::{Dec, DecParams, DecState};
+use crate::cluster::{Dec, DecParams, DecState, Idec};
 use crate::experiment::schedule::TrainOptimizer;
 use crate::io::safetensors::{self, SafeTensors};
 use crate::io::weights::{self, Tensors};
@@ -38,6 +40,9 @@ pub enum Checkpoint {
     },
     /// At DEC's target update of step `state.iter` (which a resumed run redoes).
     Dec { dec: Dec, state: DecState },
+    /// The same for IDEC; `state.optimizer` holds the velocities, and takes IDEC's
+    /// learning rate and momentum from the schedule when it resumes.
+    Idec { idec: Idec, state: DecState },
 }
 
 /// A run's state as the experiment hands it to `Observer::checkpoint`: the same two
@@ -52,6 +57,8 @@ pub enum Snapshot<'a> {
     },
     /// At (or between) DEC's target updates; see `TargetUpdate::state`.
     Dec { dec: &'a Dec, state: &'a DecState },
+    /// At (or between) IDEC's target updates.
+    Idec { idec: &'a Idec, state: &'a DecState },
 }
 
 /// Writes `snapshot` to `out/checkpoint.safetensors`, with `args` (the command line that
@@ -65,6 +72,7 @@ pub fn save(out: &Path, args: &[String], snapshot: &Snapshot<'_>) -> Result<()> 
             optimizer,
         } => save_pretrain(out, args, (epoch, mid), ae, optimizer),
         Snapshot::Dec { dec, state } => save_dec(out, args, dec, state),
+        Snapshot::Idec { idec, state } => save_idec(out, args, idec, state),
     }
 }
 
@@ -133,8 +141,24 @@ pub fn save_pretrain(
 }
 
 pub fn save_dec(out: &Path, args: &[String], dec: &Dec, state: &DecState) -> Result<()> {
-    let (mut tensors, mut metadata) = weights::dec_tensors(dec);
-    metadata.push(("phase".into(), "dec".into()));
+    let (tensors, metadata) = weights::dec_tensors(dec);
+    save_self_training(out, args, "dec", (tensors, metadata), state)
+}
+
+pub fn save_idec(out: &Path, args: &[String], idec: &Idec, state: &DecState) -> Result<()> {
+    let (tensors, metadata) = weights::idec_tensors(idec);
+    save_self_training(out, args, "idec", (tensors, metadata), state)
+}
+
+/// The model's tensors, then DEC's loop state (shared by DEC and IDEC).
+fn save_self_training(
+    out: &Path,
+    args: &[String],
+    phase: &str,
+    (mut tensors, mut metadata): (Tensors<'_>, Vec<(String, String)>),
+    state: &DecState,
+) -> Result<()> {
+    metadata.push(("phase".into(), phase.into()));
     metadata.push(("iter".into(), state.iter.to_string()));
     metadata.push(args_metadata(args));
     // Labels are small integers, exact in f32 up to 2^24.
@@ -217,55 +241,17 @@ pub fn load(
         }
         Some("dec") => {
             let dec = weights::dec_from(&path, &file)?;
-            let iter = number(&path, &file, "iter")? as usize;
-            let labels = file
-                .get("dec.last_labels")
-                .ok_or_else(|| Error::data(&path, "no tensor `dec.last_labels`"))?;
-            let k = dec.clusters();
-            if labels
-                .data
-                .iter()
-                .any(|&l| !(l >= 0.0 && l < k as f32 && l.fract() == 0.0))
-            {
-                return Err(Error::data(
-                    &path,
-                    format!("`dec.last_labels` holds a value that is not a cluster below {k}"),
-                ));
-            }
-            let mut state = DecState::new(&dec_params);
-            state.iter = iter;
-            state.last_labels = labels.data.iter().map(|&l| l as usize).collect();
-            let velocity = read_state(&file, "optim.velocity");
-            let sizes: Vec<usize> = dec
-                .encoder
-                .named_params()
-                .iter()
-                .map(|(_, m)| m.as_slice().len())
-                .chain([dec.centres.as_slice().len()])
-                .collect();
-            if !velocity.is_empty() && velocity.iter().map(Vec::len).ne(sizes.iter().copied()) {
-                return Err(Error::data(
-                    &path,
-                    "SGD state does not match the model's parameters",
-                ));
-            }
-            state.optimizer.set_velocity(velocity);
-            // The target's row count is checked against the data when training resumes.
-            if let Some(target) = file.get("dec.target") {
-                let n = target.shape.first().copied().unwrap_or(0);
-                let finite = target.data.iter().all(|p| p.is_finite());
-                if target.shape != [n, k] || n == 0 || !finite {
-                    return Err(Error::data(
-                        &path,
-                        format!(
-                            "`dec.target` has shape {:?}, expected [N, {k}]",
-                            target.shape
-                        ),
-                    ));
-                }
-                state.target = Matrix::from_vec(n, k, target.data.clone());
-            }
+            let sizes = parameter_sizes(dec.encoder.named_params(), &dec);
+            let state = self_training_state(&path, &file, &dec, &dec_params, sizes)?;
             Checkpoint::Dec { dec, state }
+        }
+        Some("idec") => {
+            let idec = weights::idec_from(&path, &file)?;
+            let mut named = idec.dec.encoder.named_params();
+            named.extend(idec.decoder.named_params());
+            let sizes = parameter_sizes(named, &idec.dec);
+            let state = self_training_state(&path, &file, &idec.dec, &dec_params, sizes)?;
+            Checkpoint::Idec { idec, state }
         }
         other => {
             return Err(Error::data(
@@ -275,6 +261,68 @@ pub fn load(
         }
     };
     Ok(Saved { args, checkpoint })
+}
+
+/// The lengths of the tensors SGD steps, in its order: `named`, then the centres.
+fn parameter_sizes(named: Vec<(String, &Matrix)>, dec: &Dec) -> Vec<usize> {
+    named
+        .iter()
+        .map(|(_, m)| m.as_slice().len())
+        .chain([dec.centres.as_slice().len()])
+        .collect()
+}
+
+/// DEC's loop state (step, last labels, SGD velocities, target) from a DEC or IDEC
+/// checkpoint, checked against the model: `sizes` are the lengths of its parameters.
+fn self_training_state(
+    path: &Path,
+    file: &SafeTensors,
+    dec: &Dec,
+    dec_params: &DecParams,
+    sizes: Vec<usize>,
+) -> Result<DecState> {
+    let iter = number(path, file, "iter")? as usize;
+    let labels = file
+        .get("dec.last_labels")
+        .ok_or_else(|| Error::data(path, "no tensor `dec.last_labels`"))?;
+    let k = dec.clusters();
+    if labels
+        .data
+        .iter()
+        .any(|&l| !(l >= 0.0 && l < k as f32 && l.fract() == 0.0))
+    {
+        return Err(Error::data(
+            path,
+            format!("`dec.last_labels` holds a value that is not a cluster below {k}"),
+        ));
+    }
+    let mut state = DecState::new(dec_params);
+    state.iter = iter;
+    state.last_labels = labels.data.iter().map(|&l| l as usize).collect();
+    let velocity = read_state(file, "optim.velocity");
+    if !velocity.is_empty() && velocity.iter().map(Vec::len).ne(sizes.iter().copied()) {
+        return Err(Error::data(
+            path,
+            "SGD state does not match the model's parameters",
+        ));
+    }
+    state.optimizer.set_velocity(velocity);
+    // The target's row count is checked against the data when training resumes.
+    if let Some(target) = file.get("dec.target") {
+        let n = target.shape.first().copied().unwrap_or(0);
+        let finite = target.data.iter().all(|p| p.is_finite());
+        if target.shape != [n, k] || n == 0 || !finite {
+            return Err(Error::data(
+                path,
+                format!(
+                    "`dec.target` has shape {:?}, expected [N, {k}]",
+                    target.shape
+                ),
+            ));
+        }
+        state.target = Matrix::from_vec(n, k, target.data.clone());
+    }
+    Ok(state)
 }
 
 /// An optimiser state of the wrong sizes would make the next step panic; refuse it here.

@@ -22,6 +22,7 @@ use crate::report::montage::{ClusterPictures, write_montages};
 use crate::report::table::{ResultRow, write_results_csv};
 use crate::{Error, Result};
 
+pub mod augmentation;
 pub mod checkpoint;
 pub mod evaluate;
 pub mod methods;
@@ -61,6 +62,10 @@ pub struct Config {
     pub umap_neighbors: usize,
     /// N2D: UMAP's output dimension; None = the number of clusters, as N2D does.
     pub umap_dims: Option<usize>,
+    /// DEC-DA's augmentation (`augmentation`): pretraining, DEC and IDEC train on freshly
+    /// shifted and rotated batches; targets, stop rules and every method's codes stay
+    /// those of the clean images.
+    pub augment: bool,
 }
 
 impl Config {
@@ -169,6 +174,9 @@ pub fn run(
         resume,
         curves: Vec::new(),
     };
+    if config.augment {
+        augmentation::write_picture(&mut ctx)?;
+    }
     let mut results = Vec::new();
     let mut sections = Vec::new();
     let mut pretrained: Option<Pretrained> = None;
