@@ -506,7 +506,13 @@ fn check_idec_with(combine: CombineCodeGradients, group: IdecGroup, name: &'stat
     .unwrap();
     let names: Vec<String> = ae.named_params().iter().map(|(n, _)| n.clone()).collect();
     for n in names.iter().filter(|n| n.ends_with("bias")) {
-        let cols = ae.named_params().iter().find(|(m, _)| m == n).unwrap().1.cols();
+        let cols = ae
+            .named_params()
+            .iter()
+            .find(|(m, _)| m == n)
+            .unwrap()
+            .1
+            .cols();
         ae.set_param(n, random(1, cols, -0.3, 0.3, &mut rng))
             .unwrap();
     }
@@ -514,7 +520,9 @@ fn check_idec_with(combine: CombineCodeGradients, group: IdecGroup, name: &'stat
     let centres = random(k, 3, -1.0, 1.0, &mut rng);
     let mut idec = Idec::new(ae, centres, alpha);
     // P from shifted centres, as if set a few steps ago.
-    let shifted = Matrix::from_fn(k, 3, |i, j| idec.dec.centres.get(i, j) + 0.4 * ((i + j) as f32).cos());
+    let shifted = Matrix::from_fn(k, 3, |i, j| {
+        idec.dec.centres.get(i, j) + 0.4 * ((i + j) as f32).cos()
+    });
     let mut q_old = Matrix::zeros(rows, k);
     soft_assignment_forward(&mut q_old, &idec.dec.encoder.predict(&x), &shifted, alpha);
     let p = target_distribution(&q_old);
@@ -569,7 +577,13 @@ fn check_idec_with(combine: CombineCodeGradients, group: IdecGroup, name: &'stat
             .enumerate()
             .map(|(t, p)| {
                 p.iter()
-                    .map(|_| if in_group(t) { rng.random_range(-1.0..1.0) } else { 0.0 })
+                    .map(|_| {
+                        if in_group(t) {
+                            rng.random_range(-1.0..1.0)
+                        } else {
+                            0.0
+                        }
+                    })
                     .collect()
             })
             .collect();
@@ -616,9 +630,21 @@ fn all_checks() -> Vec<Check> {
             Activation::Sigmoid,
             "autoencoder (sigmoid code, sigmoid output)",
         ),
-        check_idec_with(combine_code_gradients, IdecGroup::Encoder, "IDEC loss, encoder"),
-        check_idec_with(combine_code_gradients, IdecGroup::Decoder, "IDEC loss, decoder"),
-        check_idec_with(combine_code_gradients, IdecGroup::Centres, "IDEC loss, centres"),
+        check_idec_with(
+            combine_code_gradients,
+            IdecGroup::Encoder,
+            "IDEC loss, encoder",
+        ),
+        check_idec_with(
+            combine_code_gradients,
+            IdecGroup::Decoder,
+            "IDEC loss, decoder",
+        ),
+        check_idec_with(
+            combine_code_gradients,
+            IdecGroup::Centres,
+            "IDEC loss, centres",
+        ),
     ]
 }
 

@@ -118,7 +118,13 @@ fn a_learning_rate_of_nearly_zero_would_fail_the_learning_test() {
 }
 
 fn bits(idec: &Idec) -> Vec<u32> {
-    let mut all: Vec<u32> = idec.dec.centres.as_slice().iter().map(|v| v.to_bits()).collect();
+    let mut all: Vec<u32> = idec
+        .dec
+        .centres
+        .as_slice()
+        .iter()
+        .map(|v| v.to_bits())
+        .collect();
     for (_, w) in idec
         .dec
         .encoder
