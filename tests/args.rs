@@ -65,8 +65,16 @@ fn defaults() {
             max_iter: None,
             neighbors: 10,
             umap_dims: None,
+            augment: false,
         }
     );
+}
+
+#[test]
+fn idec_and_augment() {
+    let o = run("d --method idec --augment");
+    assert_eq!((o.method, o.augment), (Method::Idec, true));
+    run_error("d --augment=yes", "--augment");
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The autoencoder that methods 2 and 3 share: loaded with `--ae-weights`, else trained on
 //! the fit images (with `--augment`, on freshly augmented batches that it learns to
-//! reconstruct, as DEC-DA pretrains), logging the loss every epoch (`pretrain_log.csv`) and AE+K-Means scores
-//! on the validation images every `score_every` epochs, and saved as `ae.safetensors`.
+//! reconstruct, as DEC-DA pretrains), logging the loss every epoch (`pretrain_log.csv`)
+//! and AE+K-Means scores on the validation images every `score_every` epochs, and saved
+//! as `ae.safetensors`.
 //!
 //! Training runs in segments that end where the encoder is scored or a checkpoint is due.
 //! The shuffle of an epoch depends only on (seed, epoch), so the segments see exactly the
