@@ -68,8 +68,16 @@ fn defaults() {
             umap_dims: None,
             overwrite: false,
             folder: FolderOptions::default(),
+            augment: false,
         }
     );
+}
+
+#[test]
+fn idec_and_augment() {
+    let o = run("d --method idec --augment");
+    assert_eq!((o.method, o.augment), (Method::Idec, true));
+    run_error("d --augment=yes", "--augment");
 }
 
 #[test]

@@ -131,6 +131,9 @@ fn tiny(out: &Path, clusters: Clusters) -> Config {
         checkpoint_every: 0,
         umap_neighbors: 10,
         umap_dims: None,
+        folder: Default::default(),
+        overwrite: false,
+        augment: false,
     }
 }
 

@@ -49,6 +49,7 @@ fn tiny(out: &Path) -> Config {
         umap_neighbors: 10,
         umap_dims: None,
         overwrite: false,
+        augment: false,
     }
 }
 
@@ -117,6 +118,7 @@ impl Observer for StopAt {
         self.kept.push(match snapshot {
             Snapshot::Pretrain { epoch, mid, .. } => format!("epoch {epoch} {mid:?}"),
             Snapshot::Dec { state, .. } => format!("dec {}", state.iter),
+            Snapshot::Idec { state, .. } => format!("idec {}", state.iter),
         });
         checkpoint::save(&self.out, &[], snapshot)
     }
@@ -214,4 +216,91 @@ fn an_unknown_method_is_an_error_before_any_work() {
     let err = experiment::run(&config, None, &mut Silent).unwrap_err();
     assert!(err.to_string().contains("spectral"), "{err}");
     assert!(!out.exists());
+}
+
+/// IDEC with `--augment` on the tiny schedule (150 IDEC steps, updates at 0 and 140): the
+/// same bits for one and two threads; a run stopped inside IDEC and resumed from its
+/// checkpoint ends the same; the page shows the augmented samples; and augmentation
+/// really changes what pretraining learns.
+#[test]
+fn augmented_idec_is_deterministic_resumes_and_shows_its_samples() {
+    let config = |out: &Path| {
+        let mut c = tiny(out);
+        c.methods = vec!["idec"];
+        c.augment = true;
+        c.schedule.dec.max_iter = 150;
+        c.schedule.idec.dec.batch_size = 32;
+        c.schedule.idec.dec.max_iter = 150;
+        c
+    };
+    let (one, two, plain) = (scratch("aug1"), scratch("aug2"), scratch("plain"));
+    in_pool(1, || experiment::run(&config(&one), None, &mut Silent)).unwrap();
+    in_pool(2, || experiment::run(&config(&two), None, &mut Silent)).unwrap();
+    let files = [
+        "ae.safetensors",
+        "idec.safetensors",
+        "pretrain_log.csv",
+        "idec_log.csv",
+        "augmented.png",
+        "idec/overview.png",
+    ];
+    let same = |a: &Path, b: &Path| {
+        assert_eq!(scores(a), scores(b));
+        for file in files {
+            let (x, y) = (std::fs::read(a.join(file)), std::fs::read(b.join(file)));
+            assert!(x.unwrap() == y.unwrap(), "{file} differs");
+        }
+    };
+    same(&one, &two);
+    let page = std::fs::read_to_string(one.join("index.html")).unwrap();
+    assert!(
+        page.contains("--augment: 6 fit images"),
+        "no augmented samples on the page"
+    );
+    assert!(page.contains("Clusters: idec"));
+    let log = std::fs::read_to_string(one.join("idec_log.csv")).unwrap();
+    assert_eq!(log.lines().count(), 3, "{log}"); // header, updates at 0 and 140
+
+    let mut unaugmented = config(&plain);
+    unaugmented.augment = false;
+    in_pool(2, || experiment::run(&unaugmented, None, &mut Silent)).unwrap();
+    let ae = |d: &Path| std::fs::read(d.join("ae.safetensors")).unwrap();
+    assert!(
+        ae(&plain) != ae(&one),
+        "--augment changed nothing in pretraining"
+    );
+    assert!(!plain.join("augmented.png").exists());
+    assert!(
+        !std::fs::read_to_string(plain.join("index.html"))
+            .unwrap()
+            .contains("--augment")
+    );
+
+    // Stop 60 steps into IDEC (18 pretraining questions, the update at step 0, 60 steps).
+    let out = scratch("aug-stop");
+    let c = config(&out);
+    let mut observer = StopAt {
+        at: 19 + 60,
+        asked: 0,
+        stopped: false,
+        killed: false,
+        out: out.clone(),
+        kept: Vec::new(),
+    };
+    let outcome = in_pool(2, || experiment::run(&c, None, &mut observer));
+    assert!(matches!(outcome, Err(Error::Interrupted { .. })));
+    assert_eq!(observer.kept.last().unwrap(), "idec 60");
+    let saved = checkpoint::load(&out, |_| {
+        let s = &c.schedule;
+        Ok((s.pretrain_optimizer.build(), s.dec.clone()))
+    })
+    .unwrap();
+    in_pool(2, || {
+        experiment::run(&c, Some(saved.checkpoint), &mut Silent)
+    })
+    .unwrap();
+    same(&one, &out);
+    for d in [one, two, plain, out] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
 }

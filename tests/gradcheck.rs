@@ -16,6 +16,10 @@
 //! functions (a missing factor 2, a flipped sign, a missing term, a sum for a mean) and
 //! passed to the checker in place of the crate's, and assert that each one is rejected.
 
+use deepcluster::cluster::dec::SelfTrained;
+use deepcluster::cluster::idec::{
+    CombineCodeGradients, Idec, IdecWorkspace, combine_code_gradients,
+};
 use deepcluster::linalg::Matrix;
 use deepcluster::nn::{
     Activation, AeWorkspace, Autoencoder, Init, activation_backward, activation_forward,
@@ -476,6 +480,131 @@ fn check_autoencoder(code: Activation, output: Activation, name: &'static str) -
     Check::new(name, &analytic, numeric)
 }
 
+/// Which parameters of IDEC a check moves.
+#[derive(Clone, Copy, PartialEq)]
+enum IdecGroup {
+    Encoder,
+    Decoder,
+    Centres,
+}
+
+/// IDEC's combined loss L = gamma KL(P || Q(f(x), mu)) + MSE(g(f(x)), x) through the
+/// crate's own step backward (`Idec::batch_gradient_with`, with `combine` in its place of
+/// `combine_code_gradients`): the directional derivative along random directions through
+/// one group of parameters (all the encoder's, the decoder's, or the centres), against
+/// the f64 reference forward. gamma = 0.3 and alpha = 1.5, so that a lost factor shows.
+fn check_idec_with(combine: CombineCodeGradients, group: IdecGroup, name: &'static str) -> Check {
+    let mut rng = StdRng::seed_from_u64(9);
+    let (rows, dims, k, gamma, alpha) = (6, [5, 4, 3], 3, 0.3f32, 1.5f32);
+    let mut ae = Autoencoder::new(
+        &dims,
+        Activation::Identity,
+        Activation::Sigmoid,
+        Init::GlorotUniform,
+        &mut rng,
+    )
+    .unwrap();
+    let names: Vec<String> = ae.named_params().iter().map(|(n, _)| n.clone()).collect();
+    for n in names.iter().filter(|n| n.ends_with("bias")) {
+        let cols = ae
+            .named_params()
+            .iter()
+            .find(|(m, _)| m == n)
+            .unwrap()
+            .1
+            .cols();
+        ae.set_param(n, random(1, cols, -0.3, 0.3, &mut rng))
+            .unwrap();
+    }
+    let x = random(rows, 5, 0.0, 1.0, &mut rng);
+    let centres = random(k, 3, -1.0, 1.0, &mut rng);
+    let mut idec = Idec::new(ae, centres, alpha);
+    // P from shifted centres, as if set a few steps ago.
+    let shifted = Matrix::from_fn(k, 3, |i, j| {
+        idec.dec.centres.get(i, j) + 0.4 * ((i + j) as f32).cos()
+    });
+    let mut q_old = Matrix::zeros(rows, k);
+    soft_assignment_forward(&mut q_old, &idec.dec.encoder.predict(&x), &shifted, alpha);
+    let p = target_distribution(&q_old);
+
+    let mut ws = IdecWorkspace::new(&idec, rows, gamma);
+    let loss = idec.batch_gradient_with(&mut ws, x.view(), p.view(), combine);
+    let n_enc = idec.dec.encoder.named_params().len();
+    let n_dec = idec.decoder.named_params().len();
+    let mut shapes: Vec<(usize, usize)> = idec
+        .dec
+        .encoder
+        .named_params()
+        .iter()
+        .chain(idec.decoder.named_params().iter())
+        .map(|(_, m)| m.shape())
+        .collect();
+    shapes.push(idec.dec.centres.shape());
+    let (params, grads): (Vec<Vec<f64>>, Vec<Vec<f32>>) = idec
+        .params_mut(&ws)
+        .iter()
+        .map(|p| (p.value.iter().map(|&v| v as f64).collect(), p.grad.to_vec()))
+        .unzip();
+    let mut acts: Vec<Activation> = idec.dec.encoder.activations().to_vec();
+    acts.extend(idec.decoder.activations());
+    let (x64, p64) = (to64(&x), to64(&p));
+    let l64 = |theta: &[Vec<f64>]| -> f64 {
+        let mut h = x64.clone();
+        let mut z = Vec::new();
+        for (l, act) in acts.iter().enumerate() {
+            let (i, o) = shapes[2 * l];
+            h = dense64(&h, &theta[2 * l], &theta[2 * l + 1], rows, i, o)
+                .into_iter()
+                .map(|a| act64(a, *act))
+                .collect();
+            if 2 * l + 2 == n_enc {
+                z = h.clone();
+            }
+        }
+        let q = soft64(&z, &theta[n_enc + n_dec], rows, k, 3, alpha as f64);
+        gamma as f64 * kl64(&p64, &q, rows) + mse64(&h, &x64)
+    };
+    assert_same_forward(name, &[loss], &[l64(&params)]);
+    let in_group = |t: usize| match group {
+        IdecGroup::Encoder => t < n_enc,
+        IdecGroup::Decoder => (n_enc..n_enc + n_dec).contains(&t),
+        IdecGroup::Centres => t == n_enc + n_dec,
+    };
+    let (mut analytic, mut numeric) = (Vec::new(), Vec::new());
+    for _ in 0..4 {
+        let v: Vec<Vec<f64>> = params
+            .iter()
+            .enumerate()
+            .map(|(t, p)| {
+                p.iter()
+                    .map(|_| {
+                        if in_group(t) {
+                            rng.random_range(-1.0..1.0)
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let at = |s: f64| -> Vec<Vec<f64>> {
+            params
+                .iter()
+                .zip(&v)
+                .map(|(p, v)| p.iter().zip(v).map(|(p, v)| p + s * v).collect())
+                .collect()
+        };
+        numeric.push((l64(&at(H)) - l64(&at(-H))) / (2.0 * H));
+        let dot: f64 = grads
+            .iter()
+            .zip(&v)
+            .flat_map(|(g, v)| g.iter().zip(v).map(|(&g, v)| g as f64 * v))
+            .sum();
+        analytic.push(dot as f32);
+    }
+    Check::new(name, &analytic, numeric)
+}
+
 /// Every check, on the crate's own backwards.
 fn all_checks() -> Vec<Check> {
     vec![
@@ -500,6 +629,21 @@ fn all_checks() -> Vec<Check> {
             Activation::Sigmoid,
             Activation::Sigmoid,
             "autoencoder (sigmoid code, sigmoid output)",
+        ),
+        check_idec_with(
+            combine_code_gradients,
+            IdecGroup::Encoder,
+            "IDEC loss, encoder",
+        ),
+        check_idec_with(
+            combine_code_gradients,
+            IdecGroup::Decoder,
+            "IDEC loss, decoder",
+        ),
+        check_idec_with(
+            combine_code_gradients,
+            IdecGroup::Centres,
+            "IDEC loss, centres",
         ),
     ]
 }
@@ -617,6 +761,21 @@ fn dec_loss_backward_summed(
     }
 }
 
+/// IDEC's combination with gamma missing from the clustering branch: dL/dz = dL_c/dz +
+/// dL_r/dz, dL/dmu = dL_c/dmu (the loss weights forgotten).
+fn combine_without_gamma(dz: &mut [f32], _dmu: &mut [f32], dz_reconstruction: &[f32], _: f32) {
+    for (g, &r) in dz.iter_mut().zip(dz_reconstruction) {
+        *g += r;
+    }
+}
+
+/// IDEC's combination that drops the reconstruction's gradient (DEC's step, scaled).
+fn combine_without_reconstruction(dz: &mut [f32], dmu: &mut [f32], _: &[f32], gamma: f32) {
+    for g in dz.iter_mut().chain(dmu.iter_mut()) {
+        *g *= gamma;
+    }
+}
+
 #[test]
 fn checks_reject_realistic_wrong_backwards() {
     let wrong = [
@@ -651,6 +810,21 @@ fn checks_reject_realistic_wrong_backwards() {
             dec_loss_backward_summed,
             DecInput::Mu,
             "DEC loss dmu, summed over the batch",
+        ),
+        check_idec_with(
+            combine_without_gamma,
+            IdecGroup::Encoder,
+            "IDEC loss encoder, no gamma on KL",
+        ),
+        check_idec_with(
+            combine_without_gamma,
+            IdecGroup::Centres,
+            "IDEC loss centres, no gamma on KL",
+        ),
+        check_idec_with(
+            combine_without_reconstruction,
+            IdecGroup::Encoder,
+            "IDEC loss encoder, no reconstruction",
         ),
     ];
     for check in wrong {

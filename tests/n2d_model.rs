@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use deepcluster::data::{self, Protocol};
 use deepcluster::experiment::methods::n2d::{MODEL_FILE, N2dModel};
-use deepcluster::experiment::{self, Config, Preset, Schedule, Silent};
+use deepcluster::experiment::{self, Clusters, Config, Preset, Schedule, Silent};
 use deepcluster::io::{safetensors, weights};
 use deepcluster::metrics::score;
 
@@ -32,7 +32,7 @@ fn run_n2d(out: &Path) {
         protocol: Protocol::Split,
         unlabelled: false,
         methods: vec!["n2d"],
-        clusters: 4,
+        clusters: Clusters::Fixed(4),
         seed: 3,
         schedule,
         preset: Preset::Quick,
@@ -41,6 +41,9 @@ fn run_n2d(out: &Path) {
         checkpoint_every: 0,
         umap_neighbors: 10,
         umap_dims: None,
+        folder: Default::default(),
+        overwrite: false,
+        augment: false,
     };
     experiment::run(&config, None, &mut Silent).unwrap();
 }

@@ -23,6 +23,8 @@ pub enum Method {
     Dec,
     /// N2D: UMAP of the autoencoder's codes, then a Gaussian mixture.
     N2d,
+    /// IDEC: DEC that keeps training the decoder (reconstruction + 0.1 KL). Not in `all`.
+    Idec,
     /// All four, one after the other (the article's comparison, then N2D).
     All,
 }
@@ -44,6 +46,7 @@ impl Method {
             Method::Ae => "ae",
             Method::Dec => "dec",
             Method::N2d => "n2d",
+            Method::Idec => "idec",
             Method::All => "all",
         }
     }
@@ -94,6 +97,8 @@ pub struct RunOptions {
     pub overwrite: bool,
     /// A folder of images: `--image-size`, `--colour`, `--skip-unreadable`.
     pub folder: FolderOptions,
+    /// DEC-DA's augmentation for pretraining, DEC and IDEC.
+    pub augment: bool,
 }
 
 /// Options of `deepcluster predict DATA_DIR --model DIR`.
@@ -150,7 +155,8 @@ table shows each method's cluster sizes instead of scores).
 Every option may be written `--opt value` or `--opt=value`.
 
 options:
-  --method M            kmeans | ae | dec | n2d | all: which pipeline to run [default: all]
+  --method M            kmeans | ae | dec | n2d | idec | all: which pipeline to run; all is
+                        the first four (IDEC only when asked for) [default: all]
   --seed N              random seed; the same seed gives bit-identical results
                         whatever the thread count [default: {DEFAULT_SEED}]
   --threads N           worker threads, 1 to {MAX_THREADS} [default: one per core]
@@ -191,6 +197,9 @@ options:
   --skip-unreadable     a folder of images: leave out files that cannot be decoded (warns
                         once with the count and the first names) instead of stopping
                         [default: off]
+  --augment             DEC-DA: pretraining, DEC and IDEC train on freshly shifted (up to
+                        10 %) and rotated (up to 10 degrees) batches; targets and codes stay
+                        those of the clean images [default: off]
   -h, --help            print this help
 "
     )
@@ -213,7 +222,8 @@ are brought to the model's size and colour mode.
 Every option may be written `--opt value` or `--opt=value`.
 
 options:
-  --model DIR           output folder of an earlier run (its weights) [required]
+  --model DIR|FILE      output folder of an earlier run (its dec.safetensors, else its
+                        idec.safetensors), or one such file [required]
   --out DIR             output folder [default: {DEFAULT_OUT}]
   --threads N           worker threads, 1 to {MAX_THREADS} [default: one per core]
   --quiet               no progress lines on stderr [default: off]
@@ -252,6 +262,7 @@ pub fn parse_run(args: &[String]) -> Result<Parsed> {
         umap_dims: None,
         overwrite: false,
         folder: FolderOptions::default(),
+        augment: false,
     };
     let mut tokens = Tokens::new(args);
     while let Some(token) = tokens.next_token()? {
@@ -303,6 +314,10 @@ pub fn parse_run(args: &[String]) -> Result<Parsed> {
                     "--overwrite" => {
                         no_value(name, inline)?;
                         o.overwrite = true
+                    }
+                    "--augment" => {
+                        no_value(name, inline)?;
+                        o.augment = true
                     }
                     _ => return Err(unknown_option(name)),
                 }
@@ -594,10 +609,11 @@ fn parse_method(value: &str) -> Result<Method> {
         "ae" => Ok(Method::Ae),
         "dec" => Ok(Method::Dec),
         "n2d" => Ok(Method::N2d),
+        "idec" => Ok(Method::Idec),
         "all" => Ok(Method::All),
         _ => Err(Error::invalid(
             "--method",
-            format!("unknown method `{value}`; expected kmeans, ae, dec, n2d or all"),
+            format!("unknown method `{value}`; expected kmeans, ae, dec, n2d, idec or all"),
         )),
     }
 }

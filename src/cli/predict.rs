@@ -2,14 +2,17 @@
 //!
 //! Clusters the unlabelled images of DATA_DIR (`test.csv`, the IDX layout's last 21,000
 //! images, or every image of a folder of images, brought to the model's size and colour
-//! mode, subfolder labels ignored) with the DEC model an earlier run saved in DIR, and writes `predictions.csv`
+//! mode, subfolder labels ignored) with the DEC model an earlier run saved in DIR (or its
+//! IDEC model when it has no DEC one; `--model FILE` names either file), and writes
+//! `predictions.csv`
 //! (`filename,cluster`), one folder of thumbnails per cluster, a montage per cluster and an
 //! overview into the output folder.
+
+use std::path::{Path, PathBuf};
 
 use crate::cli::args::{self, Parsed, PredictOptions};
 use crate::cli::run::in_pool;
 use crate::cluster::dec::argmax_rows;
-use std::path::Path;
 
 use crate::data::{self, Colour, Dataset, FolderOptions, Layout};
 use crate::io::weights::{self, ImageShape};
@@ -29,13 +32,8 @@ pub fn main(args: &[String]) -> Result<()> {
 
 fn predict(options: &PredictOptions) -> Result<()> {
     let mut progress = Progress::new(options.quiet);
-    let model_path = options.model.join(weights::DEC_FILE);
-    if !model_path.is_file() {
-        return Err(Error::data(
-            &model_path,
-            "no DEC model here; run `deepcluster DATA_DIR --method dec --out DIR` first",
-        ));
-    }
+    let model_path = model_file(&options.model)?;
+    // DEC's encoder and centres, or IDEC's (its decoder is not needed to cluster).
     let (dec, trained_on) = weights::load_dec_with_image(&model_path)?;
     let images = load_images(options, &model_path, trained_on, &mut progress)?;
     let got = ImageShape::of(&images);
@@ -80,13 +78,12 @@ fn predict(options: &PredictOptions) -> Result<()> {
         csv.push_str(&format!("{},{cluster}\n", csv_field(name)));
     }
     write_atomic(options.out.join("predictions.csv"), csv.as_bytes())?;
-    let grey = images.grey_images();
     let pictures = ClusterPictures {
-        images: &grey,
+        images: &images.images,
         height: images.height,
         width: images.width,
         // A row is (height, width, channels): 1 for grey, 3 for a folder loaded in RGB.
-        channels: images.images.cols() / (images.height * images.width).max(1),
+        channels: images.channels(),
         assignment: &assignment,
         confidence: &confidence,
         labels: None,
@@ -183,6 +180,26 @@ fn load_images(
     let mut images = folder.dataset;
     images.labels = None; // predict clusters; subfolder names are not used
     Ok(images)
+}
+
+/// The model `--model` names: a weights file itself, or a run's output folder, whose
+/// `dec.safetensors` is taken, else its `idec.safetensors`.
+fn model_file(model: &Path) -> Result<PathBuf> {
+    if model.is_file() {
+        return Ok(model.to_path_buf());
+    }
+    let dec = model.join(weights::DEC_FILE);
+    let idec = model.join(weights::IDEC_FILE);
+    if dec.is_file() {
+        Ok(dec)
+    } else if idec.is_file() {
+        Ok(idec)
+    } else {
+        Err(Error::data(
+            &dec,
+            "no DEC (or IDEC) model here; run `deepcluster DATA_DIR --method dec --out DIR` first",
+        ))
+    }
 }
 
 /// A CSV field, quoted when it holds a comma, a quote or a line break.

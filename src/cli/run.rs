@@ -120,10 +120,12 @@ pub fn schedule(o: &RunOptions) -> Schedule {
     }
     if let Some(max_iter) = o.max_iter {
         s.dec.max_iter = max_iter;
+        s.idec.dec.max_iter = max_iter;
     }
     if let Some(batch) = o.batch_size {
         s.pretrain_batch = batch;
         s.dec.batch_size = batch;
+        s.idec.dec.batch_size = batch;
     }
     s
 }
@@ -135,6 +137,7 @@ pub fn config(o: &RunOptions) -> Config {
         Method::Ae => vec!["ae+kmeans"],
         Method::Dec => vec!["dec"],
         Method::N2d => vec!["n2d"],
+        Method::Idec => vec!["idec"],
         Method::All => vec!["kmeans", "ae+kmeans", "dec", "n2d"],
     };
     Config {
@@ -156,6 +159,7 @@ pub fn config(o: &RunOptions) -> Config {
         umap_neighbors: o.neighbors,
         umap_dims: o.umap_dims,
         overwrite: o.overwrite,
+        augment: o.augment,
     }
 }
 

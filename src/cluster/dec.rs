@@ -28,6 +28,7 @@
 use std::ops::ControlFlow;
 
 use crate::cluster::{KMeans, KMeansParams};
+use crate::data::augment::Augmenter;
 use crate::linalg::{MatMut, MatRef, Matrix};
 use crate::nn::{
     Mlp, Nesterov, Optimizer, Param, Sgd, Workspace, dec_loss_backward, kl_divergence,
@@ -128,8 +129,8 @@ impl DecState {
     }
 }
 
-/// What `Dec::fit` reports at each target update.
-pub struct TargetUpdate<'a> {
+/// What `Dec::fit` reports at each target update (`M`: the model trained, DEC or IDEC).
+pub struct TargetUpdate<'a, M = Dec> {
     /// SGD steps taken before this update.
     pub iter: usize,
     /// KL(P || Q) over the fit set with the new target P: how far the model still is
@@ -140,7 +141,7 @@ pub struct TargetUpdate<'a> {
     /// argmax_j q_ij on the fit set, (N,).
     pub labels: &'a [usize],
     /// The model as it is now (to evaluate on held-out data, or to checkpoint).
-    pub model: &'a Dec,
+    pub model: &'a M,
     /// The run's state just before this update (to checkpoint: resuming from it redoes
     /// this update and continues exactly as an uninterrupted run).
     pub state: &'a DecState,
@@ -234,131 +235,242 @@ impl Dec {
         on_update: &mut dyn FnMut(&TargetUpdate<'_>) -> ControlFlow<()>,
         stop: &dyn Fn() -> bool,
     ) -> Result<Stop> {
-        params.validate()?;
-        if !(self.alpha > 0.0 && self.alpha.is_finite()) {
-            return Err(Error::invalid("DEC alpha", "must be a positive number"));
+        self.fit_augmented(x, params, state, None, on_update, stop)
+    }
+
+    /// Like `fit_until`, and with `augment` every SGD step sees its batch freshly
+    /// augmented (DEC-DA: Guo et al. 2018), while the target P and the stop rule are
+    /// computed on the clean images. Without it, exactly `fit_until`.
+    pub fn fit_augmented(
+        &mut self,
+        x: &Matrix,
+        params: &DecParams,
+        state: &mut DecState,
+        augment: Option<&Augmenter>,
+        on_update: &mut dyn FnMut(&TargetUpdate<'_>) -> ControlFlow<()>,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Stop> {
+        let mut ws = DecWorkspace::new(self, params.batch_size.min(x.rows()));
+        self_train(self, &mut ws, x, params, state, augment, on_update, stop)
+    }
+}
+
+/// A model that DEC's self-training loop can train: a soft assignment of the images to
+/// K clusters (through the encoder and the centres of a [`Dec`]), and the gradient of its
+/// loss on one batch against that batch's rows of the target P. DEC itself (loss
+/// KL(P || Q)) is one; IDEC (`cluster::idec`, KL plus the decoder's reconstruction) is
+/// the other.
+pub trait SelfTrained {
+    /// The buffers of one step, allocated once per run.
+    type Workspace;
+    /// The phase's name in errors ("DEC", "IDEC").
+    const NAME: &'static str;
+
+    /// The clustering part: encoder, centres, alpha.
+    fn dec(&self) -> &Dec;
+
+    /// Sets every gradient to that of the loss on the batch x_b (b, d0) with target
+    /// p_b (b, K), and returns the loss. Updates nothing.
+    fn batch_gradient(&mut self, ws: &mut Self::Workspace, x_b: MatRef<'_>, p_b: MatRef<'_>)
+    -> f32;
+
+    /// Every parameter with its gradient from the last `batch_gradient`, in a fixed order.
+    fn params_mut<'a>(&'a mut self, ws: &'a Self::Workspace) -> Vec<Param<'a>>;
+}
+
+/// DEC's step buffers: z, q, dz are (B, D) or (B, K); dmu is (K, D).
+pub struct DecWorkspace {
+    encoder: Workspace,
+    z: Matrix,
+    q: Matrix,
+    dz: Matrix,
+    dmu: Matrix,
+}
+
+impl DecWorkspace {
+    /// Buffers for batches of up to `batch_size` rows.
+    pub fn new(dec: &Dec, batch_size: usize) -> Self {
+        let (k, d) = dec.centres.shape();
+        DecWorkspace {
+            encoder: Workspace::new(&dec.encoder),
+            z: Matrix::zeros(batch_size, d),
+            q: Matrix::zeros(batch_size, k),
+            dz: Matrix::zeros(batch_size, d),
+            dmu: Matrix::zeros(k, d),
         }
-        let alpha = self.alpha;
-        let n = x.rows();
-        if n == 0 {
-            return Err(Error::invalid("DEC", "no images to cluster"));
+    }
+}
+
+impl SelfTrained for Dec {
+    type Workspace = DecWorkspace;
+    const NAME: &'static str = "DEC";
+
+    fn dec(&self) -> &Dec {
+        self
+    }
+
+    fn batch_gradient(&mut self, ws: &mut DecWorkspace, x_b: MatRef<'_>, p_b: MatRef<'_>) -> f32 {
+        let (b, (k, d), alpha) = (x_b.rows(), self.centres.shape(), self.alpha);
+        // forward: z = f(x_b), q = soft_assignment(z, mu), L = KL(p || q)
+        let out = self.encoder.forward(&mut ws.encoder, x_b); // (b, D)
+        for i in 0..b {
+            ws.z.row_mut(i).copy_from_slice(out.row(i));
         }
-        let (k, d) = self.centres.shape();
-        let batch_size = params.batch_size.min(n);
-        // Batches are taken in order, wrapping round: step t uses batch t mod ceil(N / B),
-        // the last one of a pass being the smaller remainder. Deriving the batch from the
-        // step count alone is what lets a resumed run pick up exactly where it stopped.
-        let batches_per_pass = n.div_ceil(batch_size);
+        let z_b = ws.z.rows_range(0..b); // (b, D)
+        let mut q_b = MatMut::from_slice(&mut ws.q.as_mut_slice()[..b * k], b, k);
+        soft_assignment_forward(q_b.reborrow(), z_b, &self.centres, alpha);
+        let q_b = q_b.as_ref();
+        let loss = kl_divergence(p_b, q_b);
+        if !loss.is_finite() {
+            return loss;
+        }
+        // backward: dL/dz and dL/dmu in closed form (eqs. 4, 5), then dL/dz through f
+        let mut dz_b = MatMut::from_slice(&mut ws.dz.as_mut_slice()[..b * d], b, d);
+        dec_loss_backward(
+            dz_b.reborrow(),
+            &mut ws.dmu,
+            p_b,
+            q_b,
+            z_b,
+            &self.centres,
+            alpha,
+        );
+        self.encoder.backward(&mut ws.encoder, dz_b.as_ref());
+        loss
+    }
 
-        // Buffers allocated once: z, q, p, dz are (B, D) or (B, K); dmu is (K, D).
-        let mut z = Matrix::zeros(batch_size, d);
-        let mut q = Matrix::zeros(batch_size, k);
-        let mut dz = Matrix::zeros(batch_size, d);
-        let mut dmu = Matrix::zeros(k, d);
-        let mut ws = Workspace::new(&self.encoder);
-        if state.target.rows() != 0 && state.target.shape() != (n, k) {
-            return Err(Error::invalid(
-                "DEC",
-                format!(
-                    "the saved target is {:?}, expected ({n}, {k})",
-                    state.target.shape()
-                ),
-            ));
+    /// The encoder's weights, then the centres.
+    fn params_mut<'a>(&'a mut self, ws: &'a DecWorkspace) -> Vec<Param<'a>> {
+        let mut all: Vec<Param<'_>> = self.encoder.params_mut();
+        all.push(Param {
+            value: self.centres.as_mut_slice(),
+            grad: ws.dmu.as_slice(),
+        });
+        all
+    }
+}
+
+/// DEC's loop (section 3.1.3), for any [`SelfTrained`] model: the target distribution
+/// over the whole fit set x (N, d0) every `update_interval` steps, the stop rule, and
+/// between updates one SGD step per batch. Continues from `state`; see `Dec::fit_until`
+/// and `Dec::fit_augmented` for the callbacks and `augment`.
+#[allow(clippy::too_many_arguments)]
+pub fn self_train<M: SelfTrained>(
+    model: &mut M,
+    ws: &mut M::Workspace,
+    x: &Matrix,
+    params: &DecParams,
+    state: &mut DecState,
+    augment: Option<&Augmenter>,
+    on_update: &mut dyn FnMut(&TargetUpdate<'_, M>) -> ControlFlow<()>,
+    stop: &dyn Fn() -> bool,
+) -> Result<Stop> {
+    params.validate()?;
+    let alpha = model.dec().alpha;
+    if !(alpha > 0.0 && alpha.is_finite()) {
+        return Err(Error::invalid(
+            format!("{} alpha", M::NAME),
+            "must be a positive number",
+        ));
+    }
+    let n = x.rows();
+    if n == 0 {
+        return Err(Error::invalid(M::NAME, "no images to cluster"));
+    }
+    let k = model.dec().clusters();
+    let batch_size = params.batch_size.min(n);
+    // Batches are taken in order, wrapping round: step t uses batch t mod ceil(N / B),
+    // the last one of a pass being the smaller remainder. Deriving the batch from the
+    // step count alone is what lets a resumed run pick up exactly where it stopped.
+    let batches_per_pass = n.div_ceil(batch_size);
+    if state.target.rows() != 0 && state.target.shape() != (n, k) {
+        return Err(Error::invalid(
+            M::NAME,
+            format!(
+                "the saved target is {:?}, expected ({n}, {k})",
+                state.target.shape()
+            ),
+        ));
+    }
+    // With augmentation, the batch's images are transformed into this (B, d0) buffer,
+    // allocated once; `rows` (B,) names the images of the batch.
+    let mut augmented = augment.map(|_| Matrix::zeros(batch_size, x.cols()));
+    let mut rows: Vec<usize> = Vec::with_capacity(batch_size);
+
+    loop {
+        // p_all (N, K) is the target of the current interval, kept in the state.
+        if state.iter.is_multiple_of(params.update_interval) || state.target.rows() == 0 {
+            // The target distribution over the whole fit set (eq. 3), held fixed until
+            // the next update so that the network chases a stable target. Always of the
+            // clean images, augmented or not.
+            let q_all = model.dec().soft_assign(x);
+            let target = target_distribution(&q_all);
+            let labels = argmax_rows(&q_all);
+            let changed = if state.last_labels.len() == n {
+                labels
+                    .iter()
+                    .zip(&state.last_labels)
+                    .filter(|(a, b)| a != b)
+                    .count()
+            } else {
+                n
+            };
+            let loss = kl_divergence(&target, &q_all);
+            let converged = state.iter > 0 && (changed as f64) < params.tol * n as f64;
+            // The caller sees the state as it was before this update (a checkpoint
+            // taken here resumes by redoing this very update), and the new labels.
+            let report = TargetUpdate {
+                iter: state.iter,
+                loss,
+                changed,
+                labels: &labels,
+                model: &*model,
+                state,
+            };
+            let flow = on_update(&report);
+            state.last_labels = labels;
+            state.target = target;
+            if flow.is_break() {
+                return Ok(Stop::Stopped);
+            }
+            if converged {
+                return Ok(Stop::Converged);
+            }
+        }
+        if state.iter >= params.max_iter {
+            return Ok(Stop::MaxIter);
         }
 
-        loop {
-            // p_all (N, K) is the target of the current interval, kept in the state.
-            if state.iter.is_multiple_of(params.update_interval) || state.target.rows() == 0 {
-                // The target distribution over the whole fit set (eq. 3), held fixed until
-                // the next update so that the network chases a stable target.
-                let q_all = self.soft_assign(x);
-                let target = target_distribution(&q_all);
-                let labels = argmax_rows(&q_all);
-                let changed = if state.last_labels.len() == n {
-                    labels
-                        .iter()
-                        .zip(&state.last_labels)
-                        .filter(|(a, b)| a != b)
-                        .count()
-                } else {
-                    n
-                };
-                let loss = kl_divergence(&target, &q_all);
-                let converged = state.iter > 0 && (changed as f64) < params.tol * n as f64;
-                // The caller sees the state as it was before this update (a checkpoint
-                // taken here resumes by redoing this very update), and the new labels.
-                let report = TargetUpdate {
-                    iter: state.iter,
-                    loss,
-                    changed,
-                    labels: &labels,
-                    model: self,
-                    state,
-                };
-                let flow = on_update(&report);
-                state.last_labels = labels;
-                state.target = target;
-                if flow.is_break() {
-                    return Ok(Stop::Stopped);
-                }
-                if converged {
-                    return Ok(Stop::Converged);
-                }
+        let start = (state.iter % batches_per_pass) * batch_size;
+        let end = (start + batch_size).min(n);
+        let b = end - start;
+        // x_b is (b, d0): the clean rows, or their augmentations drawn for this step;
+        // p_b is (b, K)
+        let x_b = match (augment, augmented.as_mut()) {
+            (Some(augmenter), Some(buffer)) => {
+                rows.clear();
+                rows.extend(start..end);
+                let out = buffer.view_mut().rows_range(0..b);
+                augmenter.augment_batch(x.view(), &rows, state.iter as u64, out);
+                buffer.rows_range(0..b)
             }
-            if state.iter >= params.max_iter {
-                return Ok(Stop::MaxIter);
-            }
-
-            let start = (state.iter % batches_per_pass) * batch_size;
-            let end = (start + batch_size).min(n);
-            let b = end - start;
-            // x_b is (b, d0), p_b is (b, K)
-            let x_b = x.rows_range(start..end);
-            let p_b = state.target.rows_range(start..end);
-
-            // forward: z = f(x_b), q = soft_assignment(z, mu), L = KL(p || q)
-            let out = self.encoder.forward(&mut ws, x_b); // (b, D)
-            for i in 0..b {
-                z.row_mut(i).copy_from_slice(out.row(i));
-            }
-            let z_b = z.rows_range(0..b); // (b, D)
-            let mut q_b = MatMut::from_slice(&mut q.as_mut_slice()[..b * k], b, k);
-            soft_assignment_forward(q_b.reborrow(), z_b, &self.centres, alpha);
-            let q_b = q_b.as_ref();
-            let loss = kl_divergence(p_b, q_b);
-            if !loss.is_finite() {
-                return Err(Error::Diverged {
-                    phase: "DEC".to_string(),
-                    epoch: state.iter / batches_per_pass + 1,
-                    step: state.iter + 1,
-                    loss,
-                });
-            }
-
-            // backward: dL/dz and dL/dmu in closed form (eqs. 4, 5), then dL/dz through f
-            let mut dz_b = MatMut::from_slice(&mut dz.as_mut_slice()[..b * d], b, d);
-            dec_loss_backward(
-                dz_b.reborrow(),
-                &mut dmu,
-                p_b,
-                q_b,
-                z_b,
-                &self.centres,
-                alpha,
-            );
-            self.encoder.backward(&mut ws, dz_b.as_ref());
-
-            // update: one SGD step over the encoder's weights and the centres together
-            let mut all: Vec<Param<'_>> = self.encoder.params_mut();
-            all.push(Param {
-                value: self.centres.as_mut_slice(),
-                grad: dmu.as_slice(),
+            _ => x.rows_range(start..end),
+        };
+        let p_b = state.target.rows_range(start..end);
+        let loss = model.batch_gradient(ws, x_b, p_b);
+        if !loss.is_finite() {
+            return Err(Error::Diverged {
+                phase: M::NAME.to_string(),
+                epoch: state.iter / batches_per_pass + 1,
+                step: state.iter + 1,
+                loss,
             });
-            state.optimizer.step(&mut all);
-            state.iter += 1;
-            if stop() {
-                return Ok(Stop::Interrupted);
-            }
+        }
+        // update: one SGD step over every parameter together
+        state.optimizer.step(&mut model.params_mut(ws));
+        state.iter += 1;
+        if stop() {
+            return Ok(Stop::Interrupted);
         }
     }
 }

@@ -70,24 +70,6 @@ impl Dataset {
     pub fn channels(&self) -> usize {
         self.images.cols() / (self.height * self.width).max(1)
     }
-
-    /// The images as grey pictures (N, height x width), for the montages, which are grey:
-    /// an RGB row (height, width, 3) becomes its channels' mean; grey rows are borrowed.
-    pub fn grey_images(&self) -> std::borrow::Cow<'_, Matrix> {
-        let channels = self.channels();
-        if channels <= 1 {
-            return std::borrow::Cow::Borrowed(&self.images);
-        }
-        let pixels = self.height * self.width;
-        let mut grey = Vec::with_capacity(self.len() * pixels); // (N, h * w)
-        for row in self.images.iter_rows() {
-            grey.extend(
-                row.chunks_exact(channels)
-                    .map(|c| c.iter().sum::<f32>() / channels as f32),
-            );
-        }
-        std::borrow::Cow::Owned(Matrix::from_vec(self.len(), pixels, grey))
-    }
 }
 
 /// How the labelled set is used for fitting and for scoring.

@@ -8,6 +8,8 @@
 //!   on (seed, epoch), so nothing else is needed.
 //! - During DEC, at a target update: the encoder and centres, SGD's velocities, the step
 //!   count and the labels of the previous update (`dec.last_labels`).
+//! - During IDEC: the same, with the decoder (`phase` `idec`, the model as in
+//!   `idec.safetensors`). SGD's learning rate and momentum come from the schedule.
 //!
 //! The run's own command line is kept in the metadata, so `--resume DIR` needs nothing
 //! else, with the run's identity (`run_id`, see `identity`) and its data folder and
@@ -16,7 +18,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cluster::{Dec, DecParams, DecState};
+use crate::cluster::{Dec, DecParams, DecState, Idec};
 use crate::experiment::identity::{self, RunId};
 use crate::experiment::schedule::{Schedule, TrainOptimizer};
 use crate::io::safetensors::{self, SafeTensors};
@@ -47,15 +49,22 @@ pub enum Checkpoint {
         state: DecState,
         run_id: Option<String>,
     },
+    /// The same for IDEC; `state.optimizer` holds the velocities, and takes IDEC's
+    /// learning rate and momentum from the schedule when it resumes.
+    Idec {
+        idec: Idec,
+        state: DecState,
+        run_id: Option<String>,
+    },
 }
 
 impl Checkpoint {
     /// The identity of the run that wrote this checkpoint.
     pub fn run_id(&self) -> Option<&str> {
         match self {
-            Checkpoint::Pretrain { run_id, .. } | Checkpoint::Dec { run_id, .. } => {
-                run_id.as_deref()
-            }
+            Checkpoint::Pretrain { run_id, .. }
+            | Checkpoint::Dec { run_id, .. }
+            | Checkpoint::Idec { run_id, .. } => run_id.as_deref(),
         }
     }
 }
@@ -77,6 +86,12 @@ pub enum Snapshot<'a> {
         state: &'a DecState,
         run: &'a RunId,
     },
+    /// At (or between) IDEC's target updates.
+    Idec {
+        idec: &'a Idec,
+        state: &'a DecState,
+        run: &'a RunId,
+    },
 }
 
 /// Writes `snapshot` to `out/checkpoint.safetensors`, with `args` (the command line that
@@ -90,7 +105,14 @@ pub fn save(out: &Path, args: &[String], snapshot: &Snapshot<'_>) -> Result<()> 
             optimizer,
             run,
         } => save_pretrain(out, args, Some(run), (epoch, mid), ae, optimizer),
-        Snapshot::Dec { dec, state, run } => write_dec(out, args, Some(run), dec, state),
+        Snapshot::Dec { dec, state, run } => {
+            let (tensors, metadata) = weights::dec_tensors(dec);
+            save_self_training(out, args, Some(run), "dec", (tensors, metadata), state)
+        }
+        Snapshot::Idec { idec, state, run } => {
+            let (tensors, metadata) = weights::idec_tensors(idec);
+            save_self_training(out, args, Some(run), "idec", (tensors, metadata), state)
+        }
     }
 }
 
@@ -184,18 +206,21 @@ pub fn save_pretrain(
 
 /// A DEC checkpoint without a run identity (the library's own use; `save` adds one).
 pub fn save_dec(out: &Path, args: &[String], dec: &Dec, state: &DecState) -> Result<()> {
-    write_dec(out, args, None, dec, state)
+    let (tensors, metadata) = weights::dec_tensors(dec);
+    save_self_training(out, args, None, "dec", (tensors, metadata), state)
 }
 
-fn write_dec(
+/// The model's tensors, then DEC's loop state (shared by DEC and IDEC), with the run's
+/// identity when given.
+fn save_self_training(
     out: &Path,
     args: &[String],
     run: Option<&RunId>,
-    dec: &Dec,
+    phase: &str,
+    (mut tensors, mut metadata): (Tensors<'_>, Vec<(String, String)>),
     state: &DecState,
 ) -> Result<()> {
-    let (mut tensors, mut metadata) = weights::dec_tensors(dec);
-    metadata.push(("phase".into(), "dec".into()));
+    metadata.push(("phase".into(), phase.into()));
     metadata.push(("iter".into(), state.iter.to_string()));
     metadata.push(args_metadata(args));
     run_metadata(run, &mut metadata)?;
@@ -286,55 +311,21 @@ pub fn load(
         }
         Some("dec") => {
             let dec = weights::dec_from(&path, &file)?;
-            let iter = number(&path, &file, "iter")? as usize;
-            let labels = file
-                .get("dec.last_labels")
-                .ok_or_else(|| Error::data(&path, "no tensor `dec.last_labels`"))?;
-            let k = dec.clusters();
-            if labels
-                .data
-                .iter()
-                .any(|&l| !(l >= 0.0 && l < k as f32 && l.fract() == 0.0))
-            {
-                return Err(Error::data(
-                    &path,
-                    format!("`dec.last_labels` holds a value that is not a cluster below {k}"),
-                ));
-            }
-            let mut state = DecState::new(&dec_params);
-            state.iter = iter;
-            state.last_labels = labels.data.iter().map(|&l| l as usize).collect();
-            let velocity = read_state(&file, "optim.velocity");
-            let sizes: Vec<usize> = dec
-                .encoder
-                .named_params()
-                .iter()
-                .map(|(_, m)| m.as_slice().len())
-                .chain([dec.centres.as_slice().len()])
-                .collect();
-            if !velocity.is_empty() && velocity.iter().map(Vec::len).ne(sizes.iter().copied()) {
-                return Err(Error::data(
-                    &path,
-                    "SGD state does not match the model's parameters",
-                ));
-            }
-            state.optimizer.set_velocity(velocity);
-            // The target's row count is checked against the data when training resumes.
-            if let Some(target) = file.get("dec.target") {
-                let n = target.shape.first().copied().unwrap_or(0);
-                let finite = target.data.iter().all(|p| p.is_finite());
-                if target.shape != [n, k] || n == 0 || !finite {
-                    return Err(Error::data(
-                        &path,
-                        format!(
-                            "`dec.target` has shape {:?}, expected [N, {k}]",
-                            target.shape
-                        ),
-                    ));
-                }
-                state.target = Matrix::from_vec(n, k, target.data.clone());
-            }
+            let sizes = parameter_sizes(dec.encoder.named_params(), &dec);
+            let state = self_training_state(&path, &file, &dec, &dec_params, sizes)?;
             Checkpoint::Dec { dec, state, run_id }
+        }
+        Some("idec") => {
+            let idec = weights::idec_from(&path, &file)?;
+            let mut named = idec.dec.encoder.named_params();
+            named.extend(idec.decoder.named_params());
+            let sizes = parameter_sizes(named, &idec.dec);
+            let state = self_training_state(&path, &file, &idec.dec, &dec_params, sizes)?;
+            Checkpoint::Idec {
+                idec,
+                state,
+                run_id,
+            }
         }
         other => {
             return Err(Error::data(
@@ -349,6 +340,68 @@ pub fn load(
         data_dir,
         ae_weights,
     })
+}
+
+/// The lengths of the tensors SGD steps, in its order: `named`, then the centres.
+fn parameter_sizes(named: Vec<(String, &Matrix)>, dec: &Dec) -> Vec<usize> {
+    named
+        .iter()
+        .map(|(_, m)| m.as_slice().len())
+        .chain([dec.centres.as_slice().len()])
+        .collect()
+}
+
+/// DEC's loop state (step, last labels, SGD velocities, target) from a DEC or IDEC
+/// checkpoint, checked against the model: `sizes` are the lengths of its parameters.
+fn self_training_state(
+    path: &Path,
+    file: &SafeTensors,
+    dec: &Dec,
+    dec_params: &DecParams,
+    sizes: Vec<usize>,
+) -> Result<DecState> {
+    let iter = number(path, file, "iter")? as usize;
+    let labels = file
+        .get("dec.last_labels")
+        .ok_or_else(|| Error::data(path, "no tensor `dec.last_labels`"))?;
+    let k = dec.clusters();
+    if labels
+        .data
+        .iter()
+        .any(|&l| !(l >= 0.0 && l < k as f32 && l.fract() == 0.0))
+    {
+        return Err(Error::data(
+            path,
+            format!("`dec.last_labels` holds a value that is not a cluster below {k}"),
+        ));
+    }
+    let mut state = DecState::new(dec_params);
+    state.iter = iter;
+    state.last_labels = labels.data.iter().map(|&l| l as usize).collect();
+    let velocity = read_state(file, "optim.velocity");
+    if !velocity.is_empty() && velocity.iter().map(Vec::len).ne(sizes.iter().copied()) {
+        return Err(Error::data(
+            path,
+            "SGD state does not match the model's parameters",
+        ));
+    }
+    state.optimizer.set_velocity(velocity);
+    // The target's row count is checked against the data when training resumes.
+    if let Some(target) = file.get("dec.target") {
+        let n = target.shape.first().copied().unwrap_or(0);
+        let finite = target.data.iter().all(|p| p.is_finite());
+        if target.shape != [n, k] || n == 0 || !finite {
+            return Err(Error::data(
+                path,
+                format!(
+                    "`dec.target` has shape {:?}, expected [N, {k}]",
+                    target.shape
+                ),
+            ));
+        }
+        state.target = Matrix::from_vec(n, k, target.data.clone());
+    }
+    Ok(state)
 }
 
 /// An optimiser state of the wrong sizes would make the next step panic; refuse it here.
@@ -440,8 +493,14 @@ pub fn validate(
                 }
             }
         }
-        Checkpoint::Dec { dec, state, .. } => {
-            let max_iter = schedule.dec.max_iter;
+        Checkpoint::Dec { .. } | Checkpoint::Idec { .. } => {
+            let (dec, state, max_iter) = match checkpoint {
+                Checkpoint::Dec { dec, state, .. } => (dec, state, schedule.dec.max_iter),
+                Checkpoint::Idec { idec, state, .. } => {
+                    (&idec.dec, state, schedule.idec.dec.max_iter)
+                }
+                Checkpoint::Pretrain { .. } => unreachable!("matched above"),
+            };
             if let Some(clusters) = clusters.filter(|&k| dec.clusters() != k) {
                 return bad(format!(
                     "tensor `centres` holds {} clusters, the run has {clusters}",

@@ -151,7 +151,7 @@ impl RunId {
         };
         let options = format!(
             "methods={:?}\nclusters={:?}\nseed={}\npreset={}\nprotocol={:?}\nunlabelled={}\n\
-             neighbors={}\numap_dims={:?}\nschedule={:?}\nfolder={:?}\nae_weights={ae_hash}\n\
+             neighbors={}\numap_dims={:?}\nschedule={:?}\nfolder={:?}\naugment={}\nae_weights={ae_hash}\n\
              data_dir={}\n",
             config.methods,
             config.clusters,
@@ -163,6 +163,7 @@ impl RunId {
             config.umap_dims,
             config.schedule,
             config.folder,
+            config.augment,
             data_dir.display(),
         );
         let mut h = Fnv64::new();

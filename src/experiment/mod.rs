@@ -25,6 +25,7 @@ use crate::report::montage::{ClusterPictures, write_montages};
 use crate::report::table::{ResultRow, cluster_sizes, write_results_csv};
 use crate::{Error, Result};
 
+pub mod augmentation;
 pub mod checkpoint;
 pub mod choose_k;
 pub mod evaluate;
@@ -73,6 +74,10 @@ pub struct Config {
     pub umap_dims: Option<usize>,
     /// A fresh run may replace another run's checkpoint in `out` (see `outputs`).
     pub overwrite: bool,
+    /// DEC-DA's augmentation (`augmentation`): pretraining, DEC and IDEC train on freshly
+    /// shifted and rotated batches; targets, stop rules and every method's codes stay
+    /// those of the clean images.
+    pub augment: bool,
 }
 
 impl Config {
@@ -220,6 +225,9 @@ pub fn run(
         curves: Vec::new(),
         figures: Vec::new(),
     };
+    if config.augment {
+        augmentation::write_picture(&mut ctx)?;
+    }
     let mut results = Vec::new();
     let mut sections = Vec::new();
     let mut pretrained: Option<Pretrained> = None;
@@ -341,7 +349,7 @@ fn record(
         height: v.height,
         width: v.width,
         // A row is (height, width, channels): 1 for grey, 3 for a folder loaded in RGB.
-        channels: v.images.cols() / (v.height * v.width).max(1),
+        channels: v.channels(),
         assignment: &clustering.assignment,
         confidence: &clustering.confidence,
         labels: ctx.truth,

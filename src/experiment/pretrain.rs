@@ -1,7 +1,9 @@
 //! The autoencoder that methods 2 and 3 share: loaded with `--ae-weights`, else trained on
-//! the fit images, logging the loss every epoch (`pretrain_log.csv`) and AE+K-Means scores
-//! on the validation images every `score_every` epochs (not with `--clusters auto`, whose k
-//! is chosen on the finished codes), and saved as `ae.safetensors`.
+//! the fit images (with `--augment`, on freshly augmented batches that it learns to
+//! reconstruct, as DEC-DA pretrains), logging the loss every epoch (`pretrain_log.csv`)
+//! and AE+K-Means scores on the validation images every `score_every` epochs (not with
+//! `--clusters auto`, whose k is chosen on the finished codes), and saved as
+//! `ae.safetensors`.
 //!
 //! Training runs in segments that end where the encoder is scored or a checkpoint is due.
 //! The shuffle of an epoch depends only on (seed, epoch), so the segments see exactly the
@@ -15,6 +17,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::cluster::KMeans;
+use crate::experiment::augmentation::{self, Phase};
 use crate::experiment::checkpoint::{Checkpoint, Snapshot};
 use crate::experiment::methods::{Pretrained, nearest_centre};
 use crate::experiment::{Context, interrupted};
@@ -60,9 +63,12 @@ fn autoencoder(ctx: &mut Context<'_>) -> Result<(Autoencoder, Option<KMeans>, bo
             .note(&format!("loaded the autoencoder from {}", path.display()));
         return Ok((ae, None, true));
     }
-    if matches!(ctx.resume, Some(Checkpoint::Dec { .. })) {
+    if matches!(
+        ctx.resume,
+        Some(Checkpoint::Dec { .. } | Checkpoint::Idec { .. })
+    ) {
         // Pretraining had finished: its weights and log are in the output folder. The DEC
-        // checkpoint depends on that very encoder, so it must be this run's own.
+        // (or IDEC) checkpoint depends on that very encoder, so it must be this run's own.
         let path = ctx.out(weights::AE_FILE);
         let file = crate::io::safetensors::load(&path)?;
         ctx.run.check_file(&path, &file)?;
@@ -105,13 +111,19 @@ fn autoencoder(ctx: &mut Context<'_>) -> Result<(Autoencoder, Option<KMeans>, bo
             )
         }
     };
+    let augment = augmentation::augmenter(ctx, Phase::Pretrain)?;
     ctx.observer.phase("pretrain", s.pretrain_epochs, false);
     ctx.observer.note(&format!(
-        "pretraining {} for {} epochs, batch {}, {}",
+        "pretraining {} for {} epochs, batch {}, {}{}",
         dims_text(&dims),
         s.pretrain_epochs,
         s.pretrain_batch,
-        s.pretrain_optimizer.describe()
+        s.pretrain_optimizer.describe(),
+        if augment.is_some() {
+            ", on augmented batches"
+        } else {
+            ""
+        }
     ));
     let every = if s.score_every == 0 {
         s.pretrain_epochs
@@ -132,6 +144,7 @@ fn autoencoder(ctx: &mut Context<'_>) -> Result<(Autoencoder, Option<KMeans>, bo
         let cfg = FitConfig {
             start_epoch: done,
             mid_epoch: mid.take(),
+            augment,
             ..FitConfig::new(end, s.pretrain_batch, seed)
         };
         let mut losses = Vec::new();

@@ -1,6 +1,6 @@
 //! Training schedules: what `--preset quick` and `--preset paper` mean, in one place.
 
-use crate::cluster::DecParams;
+use crate::cluster::{DecParams, IdecParams};
 use crate::nn::{Activation, Adam, Init, Nesterov, Optimizer, Param, Sgd};
 
 /// The named schedules.
@@ -79,6 +79,9 @@ pub struct Schedule {
     /// K-Means restarts, on pixels and on codes (the tutorial and the paper: 20).
     pub kmeans_n_init: usize,
     pub dec: DecParams,
+    /// IDEC (`--method idec`): DEC-DA's FcIDEC, SGD lr 1.0, gamma 0.1; the batch size and
+    /// step limit follow `dec`'s (`--batch-size`, `--max-iter`).
+    pub idec: IdecParams,
 }
 
 impl Schedule {
@@ -96,6 +99,7 @@ impl Schedule {
             score_every: 10,
             kmeans_n_init: 20,
             dec: DecParams::default(),
+            idec: IdecParams::default(),
         }
     }
 

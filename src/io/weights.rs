@@ -5,6 +5,9 @@
 //!   and output activations in the metadata.
 //! - `dec.safetensors`: the DEC encoder's parameters under the same names, the cluster
 //!   centres `centres` (K, D), and alpha in the metadata.
+//! - `idec.safetensors`: IDEC's whole autoencoder as in `ae.safetensors` (so
+//!   `load_autoencoder` reads it too), `centres` (K, D), and alpha; `load_clusterer`
+//!   reads its encoder and centres as a DEC model, which is what `predict` needs.
 //!
 //! Both also record the images the model was trained on, `image_height`, `image_width`
 //! and `image_channels` in the metadata ([`ImageShape`]), so that `predict` can bring a
@@ -17,7 +20,7 @@
 
 use std::path::Path;
 
-use crate::cluster::Dec;
+use crate::cluster::{Dec, Idec};
 use crate::data::Dataset;
 use crate::io::safetensors::{self, SafeTensors};
 use crate::linalg::Matrix;
@@ -30,6 +33,8 @@ use rand::rngs::StdRng;
 pub const AE_FILE: &str = "ae.safetensors";
 /// File name of the trained DEC model in an output folder.
 pub const DEC_FILE: &str = "dec.safetensors";
+/// File name of the trained IDEC model (autoencoder and centres) in an output folder.
+pub const IDEC_FILE: &str = "idec.safetensors";
 
 /// The images a model takes: height x width pixels of `channels` interleaved channels, so
 /// height x width x channels input values.
@@ -288,11 +293,7 @@ pub fn dec_tensors(dec: &Dec) -> (Tensors<'_>, Vec<(String, String)>) {
 pub fn dec_from(path: &Path, file: &SafeTensors) -> Result<Dec> {
     let dims = parse_dims(path, file)?;
     let code = parse_activation(path, file, "code_activation")?;
-    let alpha: f32 = file
-        .metadata("alpha")
-        .and_then(|a| a.parse().ok())
-        .filter(|a: &f32| *a > 0.0 && a.is_finite())
-        .ok_or_else(|| Error::data(path, "metadata `alpha` is missing or not a positive number"))?;
+    let alpha = alpha_from(path, file)?;
     let layers = dims.len() - 1;
     let mut activations = vec![Activation::Relu; layers];
     activations[layers - 1] = code;
@@ -306,10 +307,23 @@ pub fn dec_from(path: &Path, file: &SafeTensors) -> Result<Dec> {
     fill(path, file, "", expected, |name, m| {
         encoder.set_param(name, m)
     })?;
+    let centres = centres_from(path, file, dims[layers])?;
+    Ok(Dec::new(encoder, centres, alpha))
+}
+
+/// alpha from the metadata: a positive number.
+fn alpha_from(path: &Path, file: &SafeTensors) -> Result<f32> {
+    file.metadata("alpha")
+        .and_then(|a| a.parse().ok())
+        .filter(|a: &f32| *a > 0.0 && a.is_finite())
+        .ok_or_else(|| Error::data(path, "metadata `alpha` is missing or not a positive number"))
+}
+
+/// The tensor `centres`, (K, d) for codes of d values.
+fn centres_from(path: &Path, file: &SafeTensors, d: usize) -> Result<Matrix> {
     let centres = file
         .get("centres")
         .ok_or_else(|| Error::data(path, "no tensor named `centres`"))?;
-    let d = dims[layers];
     if centres.shape.len() != 2 || centres.shape[1] != d || centres.shape[0] == 0 {
         return Err(Error::data(
             path,
@@ -319,8 +333,68 @@ pub fn dec_from(path: &Path, file: &SafeTensors) -> Result<Dec> {
             ),
         ));
     }
-    let centres = Matrix::from_vec(centres.shape[0], d, centres.data.clone());
-    Ok(Dec::new(encoder, centres, alpha))
+    Ok(Matrix::from_vec(centres.shape[0], d, centres.data.clone()))
+}
+
+/// IDEC's autoencoder parameters (`encoder.*`, `decoder.*`), its centres (`centres`) and
+/// metadata (dims, activations, alpha).
+pub fn idec_tensors(idec: &Idec) -> (Tensors<'_>, Vec<(String, String)>) {
+    let mut tensors = named_tensors("encoder.", idec.dec.encoder.named_params());
+    tensors.extend(named_tensors("decoder.", idec.decoder.named_params()));
+    tensors.push((
+        "centres".to_string(),
+        vec![idec.dec.centres.rows(), idec.dec.centres.cols()],
+        idec.dec.centres.as_slice(),
+    ));
+    let metadata = vec![
+        ("dims".to_string(), dims_text(&idec.dec.encoder.dims())),
+        (
+            "code_activation".to_string(),
+            last_activation(&idec.dec.encoder).to_string(),
+        ),
+        (
+            "output_activation".to_string(),
+            last_activation(&idec.decoder).to_string(),
+        ),
+        ("alpha".to_string(), idec.dec.alpha.to_string()),
+    ];
+    (tensors, metadata)
+}
+
+/// Rebuilds an IDEC model from the tensors and metadata of `idec_tensors`.
+pub fn idec_from(path: &Path, file: &SafeTensors) -> Result<Idec> {
+    let ae = autoencoder_from(path, file, "")?;
+    let alpha = alpha_from(path, file)?;
+    let centres = centres_from(path, file, ae.encoder.output_dim())?;
+    Ok(Idec::new(ae, centres, alpha))
+}
+
+/// Writes IDEC's autoencoder, centres and alpha to `path` (atomically).
+pub fn save_idec(path: impl AsRef<Path>, idec: &Idec) -> Result<()> {
+    let (tensors, metadata) = idec_tensors(idec);
+    save_tensors(path, &tensors, &metadata)
+}
+
+/// Reads an IDEC model written by `save_idec`.
+pub fn load_idec(path: impl AsRef<Path>) -> Result<Idec> {
+    let path = path.as_ref();
+    idec_from(path, &safetensors::load(path)?)
+}
+
+/// The soft-assignment model (encoder, centres, alpha) of a DEC file or of an IDEC file
+/// (told apart by IDEC's `decoder.*` tensors): everything clustering new images needs.
+pub fn load_clusterer(path: impl AsRef<Path>) -> Result<Dec> {
+    let path = path.as_ref();
+    clusterer_from(path, &safetensors::load(path)?)
+}
+
+/// [`load_clusterer`] of a file already read.
+fn clusterer_from(path: &Path, file: &SafeTensors) -> Result<Dec> {
+    if file.tensors.iter().any(|t| t.name.starts_with("decoder.")) {
+        Ok(idec_from(path, file)?.dec)
+    } else {
+        dec_from(path, file)
+    }
 }
 
 /// Writes every autoencoder parameter to `path` (atomically).
@@ -354,12 +428,12 @@ pub fn save_dec_for(path: impl AsRef<Path>, dec: &Dec, image: &ImageShape) -> Re
     save_tensors(path, &tensors, &metadata)
 }
 
-/// Reads a DEC model and the shape of the images it was trained on, None for a file
+/// Reads a DEC model (or IDEC's clustering part) and the shape of the images it was trained on, None for a file
 /// written without it.
 pub fn load_dec_with_image(path: impl AsRef<Path>) -> Result<(Dec, Option<ImageShape>)> {
     let path = path.as_ref();
     let file = safetensors::load(path)?;
-    let dec = dec_from(path, &file)?;
+    let dec = clusterer_from(path, &file)?;
     let image = image_shape(path, &file, dec.encoder.input_dim())?;
     Ok((dec, image))
 }

@@ -18,6 +18,7 @@ use super::init::Init;
 use super::loss::{mse_backward, mse_forward};
 use super::mlp::{Mlp, Workspace};
 use super::optim::{Optimizer, Param};
+use crate::data::augment::Augmenter;
 use crate::error::{Error, Result};
 use crate::linalg::{MatRef, Matrix, rows_per_task};
 
@@ -34,6 +35,10 @@ pub struct FitConfig {
     pub start_epoch: usize,
     /// Where inside epoch `start_epoch + 1` a resumed run picks up (None: at its start).
     pub mid_epoch: Option<MidEpoch>,
+    /// Train on freshly augmented batches (DEC-DA): the autoencoder reconstructs each
+    /// augmented image itself. The draws of step s of epoch e (both from 0) are those of
+    /// `Augmenter` step e * steps_per_epoch + s, so a resumed run sees the same images.
+    pub augment: Option<Augmenter>,
 }
 
 /// A position inside an epoch: the batches already taken and the sum of their losses
@@ -53,6 +58,7 @@ impl FitConfig {
             seed,
             start_epoch: 0,
             mid_epoch: None,
+            augment: None,
         }
     }
 }
@@ -235,12 +241,25 @@ impl Autoencoder {
                 ),
             ));
         }
+        if let Some(augmenter) = &cfg.augment
+            && augmenter.shape().len() != x.cols()
+        {
+            return Err(Error::invalid(
+                "augmentation",
+                format!(
+                    "images of {:?} are not rows of {} values",
+                    augmenter.shape(),
+                    x.cols()
+                ),
+            ));
+        }
         let n = x.rows();
         let batch_size = cfg.batch_size.min(n);
         // batch is (batch_size, dims[0]); a last, smaller batch uses its first rows.
         let mut batch = Matrix::zeros(batch_size, x.cols());
         let mut ws = AeWorkspace::new(self);
         let mut order: Vec<usize> = Vec::with_capacity(n);
+        let steps_per_epoch = n.div_ceil(batch_size);
         for epoch in cfg.start_epoch + 1..=cfg.epochs {
             let start = Instant::now();
             let mut rng = StdRng::seed_from_u64(epoch_seed(cfg.seed, epoch));
@@ -252,13 +271,22 @@ impl Autoencoder {
             let mut total = resume.map_or(0.0, |m| m.loss_total);
             for (step, indices) in order.chunks(batch_size).enumerate().skip(skip) {
                 let b = indices.len();
-                let rows = rows_per_task(x.cols());
-                let block_rows = batch.view_mut().rows_range(0..b).par_row_blocks(rows);
-                block_rows.enumerate().for_each(|(t, mut block)| {
-                    for (r, &i) in indices[t * rows..].iter().take(block.rows()).enumerate() {
-                        block.row_mut(r).copy_from_slice(x.row(i));
-                    }
-                });
+                let out = batch.view_mut().rows_range(0..b);
+                if let Some(augmenter) = &cfg.augment {
+                    // The augmented images, straight into the batch: input and target.
+                    let counter = (epoch - 1) * steps_per_epoch + step;
+                    augmenter.augment_batch(x.view(), indices, counter as u64, out);
+                } else {
+                    let rows = rows_per_task(x.cols());
+                    out.par_row_blocks(rows)
+                        .enumerate()
+                        .for_each(|(t, mut block)| {
+                            for (r, &i) in indices[t * rows..].iter().take(block.rows()).enumerate()
+                            {
+                                block.row_mut(r).copy_from_slice(x.row(i));
+                            }
+                        });
+                }
                 let loss = self.forward_backward(&mut ws, batch.rows_range(0..b));
                 if !loss.is_finite() {
                     return Err(Error::Diverged {
@@ -270,7 +298,7 @@ impl Autoencoder {
                 }
                 opt.step(&mut self.params_mut());
                 total += loss as f64 * b as f64;
-                if stop() && step + 1 < n.div_ceil(batch_size) {
+                if stop() && step + 1 < steps_per_epoch {
                     return Ok(Some(MidEpoch {
                         steps: step + 1,
                         loss_total: total,

@@ -98,8 +98,7 @@ fn draw_map(ctx: &mut Context<'_>, codes: &Matrix, assignment: &[usize]) -> Resu
         .map(|truth| rows.iter().map(|&r| truth[r]).collect());
     let (v, k) = (ctx.validation, ctx.config.k());
     // A row is (height, width, channels): grey, or RGB for a folder loaded in colour.
-    let channels = Channels::from_count(v.images.cols() / (v.height * v.width).max(1))
-        .unwrap_or(Channels::Grey);
+    let channels = Channels::from_count(v.channels()).unwrap_or(Channels::Grey);
     let thumbnails: Vec<(usize, Image)> = thumbnail_points(&positions, &clusters, k)
         .into_iter()
         .map(|i| {
