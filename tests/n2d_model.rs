@@ -48,6 +48,9 @@ fn run_n2d(out: &Path) {
     experiment::run(&config, None, &mut Silent).unwrap();
 }
 
+/// A change made to a model file's tensors and metadata.
+type Edit = Box<dyn FnOnce(&mut Vec<safetensors::Tensor>, &mut Vec<(String, String)>)>;
+
 /// A copy of the model file with `edit` applied to its tensors and metadata.
 fn rewrite(
     from: &Path,
@@ -136,10 +139,7 @@ fn the_saved_model_clusters_the_validation_images_as_the_run_did() {
     assert_eq!(again, assignment);
 
     // Damaged files: one line naming the file and what is wrong.
-    let cases: Vec<(
-        &str,
-        Box<dyn FnOnce(&mut Vec<safetensors::Tensor>, &mut Vec<(String, String)>)>,
-    )> = vec![
+    let cases: Vec<(&str, Edit)> = vec![
         (
             "no tensor named `gmm.means`",
             Box::new(|t, _| t.retain(|t| t.name != "gmm.means")),
