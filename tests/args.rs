@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use deepcluster::Error;
 use deepcluster::cli::args::{
-    Clusters, Colour, FolderOptions, Method, Parsed, PredictOptions, Preset, ProtocolArg,
-    RunOptions, parse_predict, parse_run,
+    Clusters, Colour, FolderOptions, Method, Parsed, PredictMethod, PredictOptions, Preset,
+    ProtocolArg, RunOptions, parse_predict, parse_run,
 };
 
 fn words(s: &str) -> Vec<String> {
@@ -340,8 +340,19 @@ fn predict_options() {
             image_size: None,
             colour: None,
             skip_unreadable: false,
+            method: None,
         }
     );
+    assert_eq!(
+        predict("d --model m --method n2d").method,
+        Some(PredictMethod::N2d)
+    );
+    assert_eq!(
+        predict("d --model m --method=idec").method,
+        Some(PredictMethod::Idec)
+    );
+    let e = parse_predict(&words("d --model m --method kmeans")).unwrap_err();
+    assert!(e.to_string().contains("--method"), "{e}");
     let o = predict("--model=m --out=p --threads=3 --quiet d");
     assert_eq!(o.model, PathBuf::from("m"));
     assert_eq!(o.out, PathBuf::from("p"));
@@ -351,7 +362,7 @@ fn predict_options() {
         ("d", "--model"),
         ("--model m", "DATA_DIR"),
         ("d --model m --threads 0", "--threads"),
-        ("d --model m --method dec", "--method"),
+        ("d --model m --method all", "--method"),
         ("d --model", "--model"),
     ] {
         match parse_predict(&words(args)) {

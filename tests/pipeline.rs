@@ -233,6 +233,40 @@ fn the_run_writes_every_file_with_scores_in_range() {
     assert_eq!(predictions.lines().count(), 1 + test_rows);
     assert!(gallery.join("gallery/overview.png").is_file());
 
+    // N2D's saved model too: the run's encoder, UMAP's transform of the codes, the mixture.
+    let by_n2d = scratch("predict-n2d");
+    ok(Command::new(BIN)
+        .args(["predict", &fixture().display().to_string(), "--quiet"])
+        .args(["--method", "n2d", "--model"])
+        .arg(&out)
+        .arg("--out")
+        .arg(&by_n2d)
+        .output()
+        .unwrap());
+    let n2d = std::fs::read_to_string(by_n2d.join("predictions.csv")).unwrap();
+    assert_eq!(n2d.lines().count(), 1 + test_rows);
+    for line in n2d.lines().skip(1) {
+        let cluster: usize = line.rsplit(',').next().unwrap().parse().unwrap();
+        assert!(cluster < 10, "{line}");
+    }
+    // Without the encoder beside it, an N2D model cannot cluster images: one line.
+    let alone = scratch("n2d-alone");
+    std::fs::create_dir_all(&alone).unwrap();
+    std::fs::copy(out.join("n2d.safetensors"), alone.join("n2d.safetensors")).unwrap();
+    fails_cleanly(
+        &[
+            "predict",
+            &fixture().display().to_string(),
+            "--model",
+            &alone.join("n2d.safetensors").display().to_string(),
+            "--out",
+            &by_n2d.display().to_string(),
+        ],
+        "ae.safetensors",
+    );
+    std::fs::remove_dir_all(&alone).unwrap();
+    std::fs::remove_dir_all(&by_n2d).unwrap();
+
     the_binary_resumes_a_stopped_run_to_the_same_bits(&out);
     std::fs::remove_dir_all(&out).unwrap();
     std::fs::remove_dir_all(&gallery).unwrap();

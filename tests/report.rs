@@ -421,6 +421,25 @@ fn gallery_has_one_folder_per_cluster_with_exact_thumbnails() {
     }
     assert!(g.montages.overview.exists());
     assert_eq!(g.montages.clusters[0].majority, None);
+
+    // Clustered again into 2: clusters 2 and 3 leave nothing behind (folders, thumbnails,
+    // montages), and a file the gallery did not write stays.
+    fs::write(dir.join("cluster_03/notes.txt"), b"mine").unwrap();
+    fs::write(dir.join("mine.png"), b"mine").unwrap();
+    let two: Vec<usize> = c.assignment.iter().map(|&a| a % 2).collect();
+    let pictures = ClusterPictures {
+        assignment: &two,
+        clusters: 2,
+        ..pictures
+    };
+    let g = write_gallery(&dir, &pictures, &names).unwrap();
+    assert_eq!(g.folders.len(), 2);
+    assert!(!dir.join("cluster_02").exists());
+    assert!(!dir.join("cluster_02.png").exists() && !dir.join("cluster_03.png").exists());
+    assert!(dir.join("cluster_01.png").exists());
+    let left: Vec<_> = fs::read_dir(dir.join("cluster_03")).unwrap().collect();
+    assert_eq!(left.len(), 1, "only notes.txt stays in cluster_03");
+    assert!(dir.join("mine.png").exists());
     fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -116,6 +116,29 @@ pub struct PredictOptions {
     pub colour: Option<Colour>,
     /// `--skip-unreadable`.
     pub skip_unreadable: bool,
+    /// `--method dec|idec|n2d`: which of the folder's models; None: dec, else idec, else n2d.
+    pub method: Option<PredictMethod>,
+}
+
+/// The saved models `predict` can cluster with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PredictMethod {
+    /// `dec.safetensors`: DEC's encoder, centres and alpha.
+    Dec,
+    /// `idec.safetensors`: IDEC's (its encoder and centres; the decoder is not needed).
+    Idec,
+    /// `n2d.safetensors` with the run's `ae.safetensors`: codes, UMAP's transform, the mixture.
+    N2d,
+}
+
+impl PredictMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PredictMethod::Dec => "dec",
+            PredictMethod::Idec => "idec",
+            PredictMethod::N2d => "n2d",
+        }
+    }
 }
 
 /// What the command line asks for.
@@ -222,8 +245,10 @@ are brought to the model's size and colour mode.
 Every option may be written `--opt value` or `--opt=value`.
 
 options:
-  --model DIR|FILE      output folder of an earlier run (its dec.safetensors, else its
-                        idec.safetensors), or one such file [required]
+  --model DIR|FILE      output folder of an earlier run, or one of its model files
+                        (dec.safetensors, idec.safetensors, n2d.safetensors) [required]
+  --method M            dec | idec | n2d: which of the folder's models (n2d also reads the
+                        folder's ae.safetensors) [default: dec, else idec, else n2d]
   --out DIR             output folder [default: {DEFAULT_OUT}]
   --threads N           worker threads, 1 to {MAX_THREADS} [default: one per core]
   --quiet               no progress lines on stderr [default: off]
@@ -345,6 +370,7 @@ pub fn parse_predict(args: &[String]) -> Result<Parsed> {
     let mut threads = None;
     let mut quiet = false;
     let (mut image_size, mut colour, mut skip_unreadable) = (None, None, false);
+    let mut method = None;
     let mut tokens = Tokens::new(args);
     while let Some(token) = tokens.next_token()? {
         match token {
@@ -354,6 +380,7 @@ pub fn parse_predict(args: &[String]) -> Result<Parsed> {
                 let mut value = || tokens.value(name, inline);
                 match name {
                     "--model" => model = Some(parse_path(name, &value()?)?),
+                    "--method" => method = Some(parse_predict_method(&value()?)?),
                     "--out" => out = parse_path(name, &value()?)?,
                     "--threads" => threads = Some(parse_threads(name, &value()?)?),
                     "--image-size" => image_size = Some(parse_size(name, &value()?)?),
@@ -392,7 +419,21 @@ pub fn parse_predict(args: &[String]) -> Result<Parsed> {
         image_size,
         colour,
         skip_unreadable,
+        method,
     }))
+}
+
+/// `predict --method`: dec, idec or n2d.
+fn parse_predict_method(value: &str) -> Result<PredictMethod> {
+    match value {
+        "dec" => Ok(PredictMethod::Dec),
+        "idec" => Ok(PredictMethod::Idec),
+        "n2d" => Ok(PredictMethod::N2d),
+        _ => Err(Error::invalid(
+            "--method",
+            format!("predict takes dec, idec or n2d, not `{value}`"),
+        )),
+    }
 }
 
 /// One command-line word, classified.

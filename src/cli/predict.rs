@@ -2,21 +2,24 @@
 //!
 //! Clusters the unlabelled images of DATA_DIR (`test.csv`, the IDX layout's last 21,000
 //! images, or every image of a folder of images, brought to the model's size and colour
-//! mode, subfolder labels ignored) with the DEC model an earlier run saved in DIR (or its
-//! IDEC model when it has no DEC one; `--model FILE` names either file), and writes
-//! `predictions.csv`
-//! (`filename,cluster`), one folder of thumbnails per cluster, a montage per cluster and an
-//! overview into the output folder.
+//! mode, subfolder labels ignored) with a model an earlier run saved in DIR: DEC's, IDEC's
+//! or N2D's (`--method`; by default DEC's, else IDEC's, else N2D's; `--model FILE` names
+//! one file), and writes `predictions.csv` (`filename,cluster`), one folder of thumbnails
+//! per cluster, a montage per cluster and an overview into the output folder.
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::args::{self, Parsed, PredictOptions};
+use crate::cli::args::{self, Parsed, PredictMethod, PredictOptions};
 use crate::cli::run::in_pool;
+use crate::cluster::Dec;
 use crate::cluster::dec::argmax_rows;
-
 use crate::data::{self, Colour, Dataset, FolderOptions, Layout};
+use crate::experiment::identity::RUN_ID_KEY;
+use crate::experiment::methods::n2d::{self, N2dModel};
 use crate::io::weights::{self, ImageShape};
-use crate::io::write_atomic;
+use crate::io::{safetensors, write_atomic};
+use crate::linalg::Matrix;
+use crate::nn::Mlp;
 use crate::report::gallery::write_gallery;
 use crate::report::montage::ClusterPictures;
 use crate::report::progress::Progress;
@@ -32,21 +35,20 @@ pub fn main(args: &[String]) -> Result<()> {
 
 fn predict(options: &PredictOptions) -> Result<()> {
     let mut progress = Progress::new(options.quiet);
-    let model_path = model_file(&options.model)?;
-    // DEC's encoder and centres, or IDEC's (its decoder is not needed to cluster).
-    let (dec, trained_on) = weights::load_dec_with_image(&model_path)?;
+    let (model_path, model, trained_on) = load_model(options)?;
     let images = load_images(options, &model_path, trained_on, &mut progress)?;
     let got = ImageShape::of(&images);
+    let inputs = model.input_dim();
     let refused = match trained_on {
         // The shape, not only the number of values: a 16x49 image is not a 28x28 one.
         Some(shape) => got != shape,
         // A model saved before the shape was recorded: only its input width is known.
-        None => got.values() != dec.encoder.input_dim(),
+        None => got.values() != inputs,
     };
     if refused {
         let model = match trained_on {
             Some(shape) => format!("was trained on {} images", shape.describe()),
-            None => format!("takes {} values per image", dec.encoder.input_dim()),
+            None => format!("takes {inputs} values per image"),
         };
         return Err(Error::data(
             &model_path,
@@ -59,17 +61,12 @@ fn predict(options: &PredictOptions) -> Result<()> {
         ));
     }
     progress.note(&format!(
-        "clustering {} images from {}",
+        "clustering {} images from {} with {}",
         images.len(),
-        options.data_dir.display()
+        options.data_dir.display(),
+        model_path.display()
     ));
-    let q = dec.soft_assign(&images.images); // (N, K)
-    let assignment = argmax_rows(&q);
-    let confidence: Vec<f32> = q
-        .iter_rows()
-        .zip(&assignment)
-        .map(|(row, &j)| row[j])
-        .collect();
+    let (assignment, confidence) = model.assign(&images.images)?;
 
     std::fs::create_dir_all(&options.out).map_err(|e| Error::io(&options.out, e))?;
     let _lock = crate::io::lock::FolderLock::acquire(&options.out)?;
@@ -87,7 +84,7 @@ fn predict(options: &PredictOptions) -> Result<()> {
         assignment: &assignment,
         confidence: &confidence,
         labels: None,
-        clusters: dec.clusters(),
+        clusters: model.clusters(),
     };
     let gallery = write_gallery(options.out.join("gallery"), &pictures, &images.filenames)?;
     let sizes: Vec<String> = gallery
@@ -182,24 +179,133 @@ fn load_images(
     Ok(images)
 }
 
-/// The model `--model` names: a weights file itself, or a run's output folder, whose
-/// `dec.safetensors` is taken, else its `idec.safetensors`.
-fn model_file(model: &Path) -> Result<PathBuf> {
-    if model.is_file() {
-        return Ok(model.to_path_buf());
+/// A saved model that clusters images.
+enum Model {
+    /// DEC's soft assignment (also IDEC's: its encoder and centres).
+    Dec(Dec),
+    /// N2D: the run's encoder, then UMAP's transform and the mixture.
+    N2d { encoder: Mlp, n2d: N2dModel },
+}
+
+impl Model {
+    /// Values per image the model takes.
+    fn input_dim(&self) -> usize {
+        match self {
+            Model::Dec(dec) => dec.encoder.input_dim(),
+            Model::N2d { encoder, .. } => encoder.input_dim(),
+        }
     }
-    let dec = model.join(weights::DEC_FILE);
-    let idec = model.join(weights::IDEC_FILE);
-    if dec.is_file() {
-        Ok(dec)
-    } else if idec.is_file() {
-        Ok(idec)
+
+    fn clusters(&self) -> usize {
+        match self {
+            Model::Dec(dec) => dec.clusters(),
+            Model::N2d { n2d, .. } => n2d.clusters(),
+        }
+    }
+
+    /// Each image of `x` (N, D) to a cluster, with how surely: DEC's largest q_ij, or the
+    /// mixture's posterior probability of the component chosen.
+    fn assign(&self, x: &Matrix) -> Result<(Vec<usize>, Vec<f32>)> {
+        match self {
+            Model::Dec(dec) => {
+                let q = dec.soft_assign(x); // (N, K)
+                let assignment = argmax_rows(&q);
+                let confidence = q
+                    .iter_rows()
+                    .zip(&assignment)
+                    .map(|(row, &j)| row[j])
+                    .collect();
+                Ok((assignment, confidence))
+            }
+            Model::N2d { encoder, n2d } => {
+                let codes = encoder.predict(x); // (N, code dimension)
+                n2d.predict(codes.view())
+            }
+        }
+    }
+}
+
+/// The model `--model` and `--method` name, its file, and the shape of the images it was
+/// trained on (None for a file written before shapes were recorded). `--model` is a model
+/// file itself, or a run's output folder, whose `--method` file is taken (by default its
+/// dec.safetensors, else its idec.safetensors, else its n2d.safetensors).
+fn load_model(options: &PredictOptions) -> Result<(PathBuf, Model, Option<ImageShape>)> {
+    let model = &options.model;
+    let file_of = |m: PredictMethod| {
+        model.join(match m {
+            PredictMethod::Dec => weights::DEC_FILE,
+            PredictMethod::Idec => weights::IDEC_FILE,
+            PredictMethod::N2d => n2d::MODEL_FILE,
+        })
+    };
+    let path = if model.is_file() {
+        model.to_path_buf()
+    } else if let Some(m) = options.method {
+        let path = file_of(m);
+        if !path.is_file() {
+            return Err(Error::data(
+                &path,
+                format!(
+                    "no {} model here; run `deepcluster DATA_DIR --method {} --out DIR` first",
+                    m.as_str(),
+                    m.as_str()
+                ),
+            ));
+        }
+        path
     } else {
-        Err(Error::data(
-            &dec,
-            "no DEC (or IDEC) model here; run `deepcluster DATA_DIR --method dec --out DIR` first",
-        ))
+        let found = [PredictMethod::Dec, PredictMethod::Idec, PredictMethod::N2d]
+            .into_iter()
+            .map(file_of)
+            .find(|p| p.is_file());
+        found.ok_or_else(|| {
+            Error::data(
+                file_of(PredictMethod::Dec),
+                "no DEC, IDEC or N2D model here; run `deepcluster DATA_DIR --method dec \
+                 --out DIR` first",
+            )
+        })?
+    };
+    let file = safetensors::load(&path)?;
+    if file.metadata("method") != Some("n2d") {
+        // DEC's encoder and centres, or IDEC's (its decoder is not needed to cluster).
+        let (dec, shape) = weights::load_dec_with_image(&path)?;
+        return Ok((path, Model::Dec(dec), shape));
     }
+    // N2D clusters the codes of the encoder saved beside it, by the same run.
+    let n2d = N2dModel::load(&path)?;
+    let ae_path = path.with_file_name(weights::AE_FILE);
+    let ae_file = safetensors::load(&ae_path)?;
+    let ae = weights::autoencoder_from(&ae_path, &ae_file, "")?;
+    if ae_file.metadata(RUN_ID_KEY) != file.metadata(RUN_ID_KEY) {
+        return Err(Error::data(
+            &ae_path,
+            format!(
+                "is not the encoder of the run that wrote {} (their `{RUN_ID_KEY}` differ)",
+                path.display()
+            ),
+        ));
+    }
+    let code_dim = n2d.umap.fit_data().cols();
+    if ae.encoder.output_dim() != code_dim {
+        return Err(Error::data(
+            &ae_path,
+            format!(
+                "the encoder makes {}-value codes, {} was fitted on {code_dim}",
+                ae.encoder.output_dim(),
+                path.display()
+            ),
+        ));
+    }
+    let shape = weights::image_shape(&ae_path, &ae_file, ae.encoder.input_dim())?;
+    Ok((
+        path,
+        Model::N2d {
+            encoder: ae.encoder,
+            n2d,
+        },
+        shape,
+    ))
 }
 
 /// A CSV field, quoted when it holds a comma, a quote or a line break.

@@ -51,8 +51,9 @@ pub fn thumbnail_name(source: &str) -> String {
 }
 
 /// Writes the gallery into `dir`: `names[i]` is image i's source file name (from
-/// `test.csv`). Old `.png` files in the cluster folders are removed first, so the folders
-/// show this clustering only.
+/// `test.csv`). Old `.png` files in the cluster folders are removed first, and so are the
+/// folders and montages of clusters this clustering does not have (an earlier `predict`
+/// with more clusters), so the gallery shows this clustering only.
 pub fn write_gallery(
     dir: impl AsRef<Path>,
     pictures: &ClusterPictures,
@@ -67,6 +68,7 @@ pub fn write_gallery(
     let folders: Vec<PathBuf> = (0..pictures.clusters)
         .map(|k| dir.join(format!("cluster_{k:0digits$}")))
         .collect();
+    remove_stale_clusters(dir, &folders, &montages)?;
     for folder in &folders {
         clear_pngs(folder)?;
         std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
@@ -92,6 +94,35 @@ pub fn write_gallery(
         thumbnails,
         montages,
     })
+}
+
+/// Removes what an earlier gallery left in `dir` for clusters this one does not have: a
+/// `cluster_<digits>` folder that is not one of `folders` (its PNGs, then the folder if
+/// nothing else is in it) and a `cluster_<digits>.png` montage that is not one of
+/// `montages`'. Nothing else is touched: only files of the gallery's own kinds.
+fn remove_stale_clusters(dir: &Path, folders: &[PathBuf], montages: &Montages) -> Result<()> {
+    let ours = |name: &str| {
+        name.strip_prefix("cluster_")
+            .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let kept: Vec<PathBuf> = montages.files();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if path.is_dir() && ours(name) && !folders.contains(&path) {
+            clear_pngs(&path)?;
+            // A folder that still holds something the gallery did not write stays.
+            let _ = std::fs::remove_dir(&path);
+        } else if path.is_file()
+            && name.strip_suffix(".png").is_some_and(ours)
+            && !kept.contains(&path)
+        {
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(())
 }
 
 fn clear_pngs(folder: &Path) -> Result<()> {
