@@ -11,11 +11,19 @@
 //! per second on all threads and on one, against PIL (open + convert + resize + centre
 //! crop, one process: `benches/load_pil.py`) in the same run when `python3` with Pillow
 //! and numpy is there. `FOLDER_BENCH_ONLY=1` skips the MNIST cases.
+//!
+//! And JPEG photos (issue 18): 1,000 photos of 1600x1200 (1.92 MP), generated once with
+//! Pillow by `benches/jpeg_pil.py` into `$TMPDIR/deepcluster-bench-jpeg-1000` (or
+//! `$JPEG_BENCH_DIR`; `JPEG_BENCH_COUNT` for another count), loaded as a folder brought to
+//! 32x32 grey (decoded at 1/8 scale in the DCT domain, then the area filter) on one thread
+//! and on all, and decoded at full scale in RGB on one thread (megapixels per second);
+//! against Pillow's `open` + `draft` + `convert` + `resize` and its full `load()` in the
+//! same run. `JPEG_BENCH_ONLY=1` runs this case alone.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use deepcluster::data::{self, Colour, FolderOptions, Protocol, inflate};
+use deepcluster::data::{self, Colour, FolderOptions, Protocol, inflate, jpeg};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -56,10 +64,154 @@ fn load_all(dir: &Path) -> usize {
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("JPEG_BENCH_ONLY").is_some() {
+        jpeg_case(&root);
+        return;
+    }
     if std::env::var_os("FOLDER_BENCH_ONLY").is_none() {
         mnist_cases(&root);
     }
     folder_case(&root);
+    jpeg_case(&root);
+}
+
+/// The JPEG case: see the file's comment. Skipped (with a line saying why) when Python
+/// with Pillow and numpy is not there to make the photos.
+fn jpeg_case(root: &Path) {
+    let count: usize = std::env::var("JPEG_BENCH_COUNT")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(1000);
+    let dir = std::env::var_os("JPEG_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("deepcluster-bench-jpeg-{count}")));
+    let script = root.join("benches/jpeg_pil.py");
+    let python = |args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new("python3")
+            .arg(&script)
+            .args(args)
+            .output();
+        match out {
+            Ok(out) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).into()),
+            Ok(out) => {
+                let err = String::from_utf8_lossy(&out.stderr);
+                println!(
+                    "JPEG case: python3 failed: {}",
+                    err.lines().last().unwrap_or("")
+                );
+                None
+            }
+            Err(e) => {
+                println!("JPEG case skipped: python3: {e}");
+                None
+            }
+        }
+    };
+    let dir_text = dir.display().to_string();
+    if python(&["make", &dir_text, &count.to_string()]).is_none() {
+        return;
+    }
+    let options = FolderOptions {
+        size: Some((32, 32)),
+        colour: Colour::Grey,
+        skip_unreadable: false,
+    };
+    let load = || data::load_folder(&dir, &options).expect("load the JPEG bench folder");
+    let n = load().dataset.len(); // warm the page cache
+    let time_runs = |label: &str| -> f64 {
+        let times: Vec<f64> = (0..3)
+            .map(|_| {
+                let start = Instant::now();
+                assert_eq!(load().dataset.len(), n);
+                start.elapsed().as_secs_f64()
+            })
+            .collect();
+        let t = median(times);
+        println!(
+            "jpeg small, {label}: {n} photos of 1.92 MP -> 32x32 grey in {t:.3} s = {:.1} \
+             images/s (median of 3)",
+            n as f64 / t
+        );
+        n as f64 / t
+    };
+    let all = time_runs(&format!("{} threads", rayon::current_num_threads()));
+    let one_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a 1-thread pool");
+    let one = one_pool.install(|| time_runs("1 thread"));
+    // Before any full-scale decode: what bringing 1.92 MP photos to 32x32 cost in memory.
+    if let Some(peak) = peak_rss() {
+        println!(
+            "jpeg small: peak resident memory {:.1} MB (the f32 matrix is {:.1} MB; one photo \
+             at full scale in RGB would be {:.1} MB, at 1/8 {:.2} MB)",
+            peak as f64 / 1e6,
+            (n * 32 * 32 * 4) as f64 / 1e6,
+            (1600 * 1200 * 3) as f64 / 1e6,
+            (200 * 150 * 3) as f64 / 1e6
+        );
+    }
+
+    // Full-scale RGB decodes, one thread, the files read first (Pillow reads them too,
+    // but from the page cache, which is what a second read here costs as well).
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("the JPEG bench folder")
+        .map(|e| e.expect("a folder entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jpg"))
+        .collect();
+    files.sort();
+    let full = || -> usize {
+        files
+            .iter()
+            .map(|p| {
+                let bytes = std::fs::read(p).expect("a bench photo");
+                let options = jpeg::Options {
+                    channels: jpeg::Channels::Rgb,
+                    ..jpeg::Options::default()
+                };
+                let img = jpeg::decode(&bytes, &options).expect("decode a bench photo");
+                img.width * img.height
+            })
+            .sum()
+    };
+    let pixels = full();
+    let times: Vec<f64> = (0..3)
+        .map(|_| {
+            let start = Instant::now();
+            assert_eq!(full(), pixels);
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    let t = median(times);
+    let ours_mps = pixels as f64 / 1e6 / t;
+    println!(
+        "jpeg full, 1 thread: {n} photos, {:.0} MP in {t:.3} s = {ours_mps:.1} MP/s (median of 3)",
+        pixels as f64 / 1e6
+    );
+
+    let Some(pil) = python(&["time", &dir_text]) else {
+        return;
+    };
+    print!("{pil}");
+    let rate = |prefix: &str| -> Option<f64> {
+        let line = pil.lines().find(|l| l.starts_with(prefix))?;
+        line.split(" = ")
+            .nth(1)?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    };
+    if let Some(small) = rate("PIL small") {
+        println!(
+            "jpeg small vs Pillow: {:.2}x on all threads, {:.2}x on one thread (target: 1x)",
+            all / small,
+            one / small
+        );
+    }
+    if let Some(full) = rate("PIL full") {
+        println!("jpeg full vs Pillow, one thread: {:.2}x", ours_mps / full);
+    }
 }
 
 /// The folder case's images: (width, height) and 1 (grey) or 3 (RGB) channels.

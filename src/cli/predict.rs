@@ -183,8 +183,9 @@ fn load_images(
 enum Model {
     /// DEC's soft assignment (also IDEC's: its encoder and centres).
     Dec(Dec),
-    /// N2D: the run's encoder, then UMAP's transform and the mixture.
-    N2d { encoder: Mlp, n2d: N2dModel },
+    /// N2D: the run's encoder, then UMAP's transform and the mixture (boxed: it is the
+    /// larger by far).
+    N2d { encoder: Mlp, n2d: Box<N2dModel> },
 }
 
 impl Model {
@@ -302,7 +303,7 @@ fn load_model(options: &PredictOptions) -> Result<(PathBuf, Model, Option<ImageS
         path,
         Model::N2d {
             encoder: ae.encoder,
-            n2d,
+            n2d: Box::new(n2d),
         },
         shape,
     ))
