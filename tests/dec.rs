@@ -2,6 +2,8 @@
 //! whatever the thread count, and a run stopped at a target update and continued from its
 //! state ends exactly where an uninterrupted run ends.
 
+mod common;
+
 use std::ops::ControlFlow;
 
 use deepcluster::cluster::{Dec, DecParams, DecState, KMeansParams, Stop, TargetUpdate};
@@ -13,22 +15,7 @@ use rand::{Rng, SeedableRng};
 
 /// Three blobs in 6-D, 60 points each, far apart; returns (x (180, 6), truth).
 fn blobs() -> (Matrix, Vec<usize>) {
-    let mut rng = StdRng::seed_from_u64(7);
-    let centres = [
-        [0.0f32; 6],
-        [4.0, 4.0, 0.0, 0.0, 4.0, 0.0],
-        [0.0, -4.0, 4.0, 4.0, 0.0, -4.0],
-    ];
-    let mut data = Vec::new();
-    let mut truth = Vec::new();
-    for i in 0..180 {
-        let c = i % 3;
-        truth.push(c);
-        for v in centres[c] {
-            data.push(v + rng.random_range(-1.0f32..1.0));
-        }
-    }
-    (Matrix::from_vec(180, 6, data), truth)
+    common::blobs::blobs(2.0, 1.0)
 }
 
 fn model(x: &Matrix) -> Dec {

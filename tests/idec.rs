@@ -3,6 +3,8 @@
 //! the same seed gives the same bits for one and two threads, and a run stopped between
 //! two updates and continued from its state ends exactly where an uninterrupted one does.
 
+mod common;
+
 use std::ops::ControlFlow;
 
 use deepcluster::cluster::{DecState, Idec, IdecParams, KMeansParams, Stop, TargetUpdate};
@@ -10,26 +12,11 @@ use deepcluster::linalg::Matrix;
 use deepcluster::metrics;
 use deepcluster::nn::{Activation, Autoencoder, Init, kl_divergence, mse_forward};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 
 /// Three blobs in 6-D, 60 points each, far apart; returns (x (180, 6), truth).
 fn blobs() -> (Matrix, Vec<usize>) {
-    let mut rng = StdRng::seed_from_u64(7);
-    let centres = [
-        [0.0f32; 6],
-        [2.0, 2.0, 0.0, 0.0, 2.0, 0.0],
-        [0.0, -2.0, 2.0, 2.0, 0.0, -2.0],
-    ];
-    let mut data = Vec::new();
-    let mut truth = Vec::new();
-    for i in 0..180 {
-        let c = i % 3;
-        truth.push(c);
-        for v in centres[c] {
-            data.push(v + rng.random_range(-0.5f32..0.5));
-        }
-    }
-    (Matrix::from_vec(180, 6, data), truth)
+    common::blobs::blobs(1.0, 0.5)
 }
 
 /// An untrained 6-16-3 autoencoder and the K-Means centres of its codes.

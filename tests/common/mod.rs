@@ -13,6 +13,8 @@
 
 #![allow(dead_code)] // each test file uses some of these
 
+pub mod blobs;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
