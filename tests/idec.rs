@@ -11,8 +11,8 @@ use deepcluster::cluster::{DecState, Idec, IdecParams, KMeansParams, Stop, Targe
 use deepcluster::linalg::Matrix;
 use deepcluster::metrics;
 use deepcluster::nn::{Activation, Autoencoder, Init, kl_divergence, mse_forward};
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 /// Three blobs in 6-D, 60 points each, far apart; returns (x (180, 6), truth).
 fn blobs() -> (Matrix, Vec<usize>) {
