@@ -267,14 +267,15 @@ fn load_model(options: &PredictOptions) -> Result<(PathBuf, Model, Option<ImageS
             )
         })?
     };
+    // Read once: its metadata says which kind of model it is.
     let file = safetensors::load(&path)?;
     if file.metadata("method") != Some("n2d") {
         // DEC's encoder and centres, or IDEC's (its decoder is not needed to cluster).
-        let (dec, shape) = weights::load_dec_with_image(&path)?;
+        let (dec, shape) = weights::dec_with_image_from(&path, &file)?;
         return Ok((path, Model::Dec(dec), shape));
     }
     // N2D clusters the codes of the encoder saved beside it, by the same run.
-    let n2d = N2dModel::load(&path)?;
+    let n2d = N2dModel::from_file(&path, &file)?;
     let ae_path = path.with_file_name(weights::AE_FILE);
     let ae_file = safetensors::load(&ae_path)?;
     let ae = weights::autoencoder_from(&ae_path, &ae_file, "")?;

@@ -493,56 +493,79 @@ pub fn validate(
                 }
             }
         }
-        Checkpoint::Dec { .. } | Checkpoint::Idec { .. } => {
-            let (dec, state, max_iter) = match checkpoint {
-                Checkpoint::Dec { dec, state, .. } => (dec, state, schedule.dec.max_iter),
-                Checkpoint::Idec { idec, state, .. } => {
-                    (&idec.dec, state, schedule.idec.dec.max_iter)
-                }
-                Checkpoint::Pretrain { .. } => unreachable!("matched above"),
-            };
-            if let Some(clusters) = clusters.filter(|&k| dec.clusters() != k) {
-                return bad(format!(
-                    "tensor `centres` holds {} clusters, the run has {clusters}",
-                    dec.clusters()
-                ));
-            }
-            if dec.encoder.input_dim() != width {
-                return bad(format!(
-                    "checkpoint metadata `dims` starts at {}, the images have {width} values",
-                    dec.encoder.input_dim()
-                ));
-            }
-            if state.iter > max_iter {
-                return bad(format!(
-                    "checkpoint metadata `iter` = {}, beyond DEC's max_iter {max_iter}",
-                    state.iter
-                ));
-            }
-            // Before the first target update (step 0) there are neither labels nor a
-            // target; after it, one label and one target row per fit image.
-            let (labels, rows) = if state.iter == 0 {
-                (0, 0)
-            } else {
-                (n_fit, n_fit)
-            };
-            if state.last_labels.len() != labels {
-                return bad(format!(
-                    "tensor `dec.last_labels` holds {} labels, expected {labels} at step {} \
-                     ({n_fit} fit images)",
-                    state.last_labels.len(),
-                    state.iter
-                ));
-            }
-            if state.target.rows() != rows {
-                return bad(format!(
-                    "tensor `dec.target` has {} rows, expected {rows} at step {} \
-                     ({n_fit} fit images)",
-                    state.target.rows(),
-                    state.iter
-                ));
-            }
+        Checkpoint::Dec { dec, state, .. } => {
+            let max_iter = schedule.dec.max_iter;
+            self_training(path, "DEC", dec, state, max_iter, (n_fit, width), clusters)?;
         }
+        Checkpoint::Idec { idec, state, .. } => {
+            let max_iter = schedule.idec.dec.max_iter;
+            self_training(
+                path,
+                "IDEC",
+                &idec.dec,
+                state,
+                max_iter,
+                (n_fit, width),
+                clusters,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The checks of a DEC or IDEC checkpoint (`method` names it in the messages): its K, its
+/// input width, its step within `max_iter`, and one label and one target row per fit image
+/// once the first target update is done.
+fn self_training(
+    path: &Path,
+    method: &str,
+    dec: &Dec,
+    state: &DecState,
+    max_iter: usize,
+    (n_fit, width): (usize, usize),
+    clusters: Option<usize>,
+) -> Result<()> {
+    let bad = |problem: String| Err(Error::data(path, problem));
+    if let Some(clusters) = clusters.filter(|&k| dec.clusters() != k) {
+        return bad(format!(
+            "tensor `centres` holds {} clusters, the run has {clusters}",
+            dec.clusters()
+        ));
+    }
+    if dec.encoder.input_dim() != width {
+        return bad(format!(
+            "checkpoint metadata `dims` starts at {}, the images have {width} values",
+            dec.encoder.input_dim()
+        ));
+    }
+    if state.iter > max_iter {
+        return bad(format!(
+            "checkpoint metadata `iter` = {}, beyond {method}'s max_iter {max_iter}",
+            state.iter
+        ));
+    }
+    // Before the first target update (step 0) there are neither labels nor a
+    // target; after it, one label and one target row per fit image.
+    let (labels, rows) = if state.iter == 0 {
+        (0, 0)
+    } else {
+        (n_fit, n_fit)
+    };
+    if state.last_labels.len() != labels {
+        return bad(format!(
+            "tensor `dec.last_labels` holds {} labels, expected {labels} at step {} \
+             ({n_fit} fit images)",
+            state.last_labels.len(),
+            state.iter
+        ));
+    }
+    if state.target.rows() != rows {
+        return bad(format!(
+            "tensor `dec.target` has {} rows, expected {rows} at step {} \
+             ({n_fit} fit images)",
+            state.target.rows(),
+            state.iter
+        ));
     }
     Ok(())
 }

@@ -432,9 +432,13 @@ pub fn save_dec_for(path: impl AsRef<Path>, dec: &Dec, image: &ImageShape) -> Re
 /// written without it.
 pub fn load_dec_with_image(path: impl AsRef<Path>) -> Result<(Dec, Option<ImageShape>)> {
     let path = path.as_ref();
-    let file = safetensors::load(path)?;
-    let dec = clusterer_from(path, &file)?;
-    let image = image_shape(path, &file, dec.encoder.input_dim())?;
+    dec_with_image_from(path, &safetensors::load(path)?)
+}
+
+/// [`load_dec_with_image`] of a file already read from `path`.
+pub fn dec_with_image_from(path: &Path, file: &SafeTensors) -> Result<(Dec, Option<ImageShape>)> {
+    let dec = clusterer_from(path, file)?;
+    let image = image_shape(path, file, dec.encoder.input_dim())?;
     Ok((dec, image))
 }
 

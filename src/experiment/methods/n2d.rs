@@ -17,7 +17,7 @@ use crate::cluster::gmm::Covariance;
 use crate::cluster::{GaussianMixture, GaussianMixtureParams};
 use crate::experiment::methods::{Clustering, Pretrained};
 use crate::experiment::{Context, choose_k};
-use crate::io::safetensors;
+use crate::io::safetensors::{self, SafeTensors};
 use crate::linalg::{MatRef, Matrix};
 use crate::manifold::{Umap, UmapParams};
 use crate::report::html::Figure;
@@ -220,7 +220,11 @@ impl N2dModel {
     /// file and the tensor or metadata key that is missing or wrong.
     pub fn load(path: impl AsRef<Path>) -> Result<N2dModel> {
         let path = path.as_ref();
-        let file = safetensors::load(path)?;
+        N2dModel::from_file(path, &safetensors::load(path)?)
+    }
+
+    /// [`N2dModel::load`] of a file already read from `path`.
+    pub fn from_file(path: &Path, file: &SafeTensors) -> Result<N2dModel> {
         if file.metadata("method") != Some("n2d") {
             return Err(Error::data(
                 path,
