@@ -319,6 +319,7 @@ fn montage_tiles_are_the_right_images() {
         confidence: &c.confidence,
         labels: Some(&c.labels),
         clusters: 4,
+        originals: None,
     };
     let m = write_montages(dir.join("dec"), &pictures).unwrap();
     assert_eq!(m.files().len(), 5);
@@ -400,6 +401,7 @@ fn gallery_has_one_folder_per_cluster_with_exact_thumbnails() {
         confidence: &c.confidence,
         labels: None,
         clusters: 4,
+        originals: None,
     };
     // A stale thumbnail from an earlier run is removed.
     fs::create_dir_all(dir.join("cluster_02")).unwrap();
@@ -529,6 +531,7 @@ fn build_page(dir: &Path) -> Page {
             confidence: &c.confidence,
             labels: Some(&c.labels),
             clusters: 4,
+            originals: None,
         };
         let montages = write_montages(dir.join("montages").join(name), &pictures).unwrap();
         methods.push(MethodSection {
@@ -678,6 +681,7 @@ fn grey_montages_are_byte_identical_to_the_grey_only_code() {
         confidence: &c.confidence,
         labels: Some(&c.labels),
         clusters: 4,
+        originals: None,
     };
     write_montages(&dir, &pictures).unwrap();
     for (file, golden) in GOLDEN {
@@ -719,6 +723,7 @@ fn rgb_montages_show_the_colours_of_rgb_images() {
         confidence: &confidence,
         labels: None,
         clusters: 2,
+        originals: None,
     };
     let m = write_montages(&dir, &pictures).unwrap();
     let order = [[2, 1, 0], [5, 4, 3]];

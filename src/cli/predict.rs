@@ -23,6 +23,7 @@ use crate::nn::Mlp;
 use crate::report::gallery::write_gallery;
 use crate::report::montage::ClusterPictures;
 use crate::report::progress::Progress;
+use crate::report::tiles::unreadable_warning;
 use crate::{Error, Result};
 
 pub fn main(args: &[String]) -> Result<()> {
@@ -36,7 +37,7 @@ pub fn main(args: &[String]) -> Result<()> {
 fn predict(options: &PredictOptions) -> Result<()> {
     let mut progress = Progress::new(options.quiet);
     let (model_path, model, trained_on) = load_model(options)?;
-    let images = load_images(options, &model_path, trained_on, &mut progress)?;
+    let (images, originals) = load_images(options, &model_path, trained_on, &mut progress)?;
     let got = ImageShape::of(&images);
     let inputs = model.input_dim();
     let refused = match trained_on {
@@ -85,8 +86,13 @@ fn predict(options: &PredictOptions) -> Result<()> {
         confidence: &confidence,
         labels: None,
         clusters: model.clusters(),
+        // A folder's gallery shows its photos, not the model's inputs.
+        originals: originals.as_deref(),
     };
     let gallery = write_gallery(options.out.join("gallery"), &pictures, &images.filenames)?;
+    if let Some(warning) = unreadable_warning(&gallery.unreadable) {
+        progress.note(&warning);
+    }
     let sizes: Vec<String> = gallery
         .montages
         .clusters
@@ -105,13 +111,14 @@ fn predict(options: &PredictOptions) -> Result<()> {
 /// The unlabelled images of `options.data_dir`: test.csv's, the IDX layout's last 30 %,
 /// or every image of a folder (labels ignored), brought to the model's size and colour
 /// mode `trained_on` unless `--image-size` / `--colour` say otherwise (which must then be
-/// the model's: anything else is refused here, naming the option).
+/// the model's: anything else is refused here, naming the option). With them, for a
+/// folder of images, each image's source file (the gallery's originals).
 fn load_images(
     options: &PredictOptions,
     model_path: &Path,
     trained_on: Option<ImageShape>,
     progress: &mut Progress,
-) -> Result<Dataset> {
+) -> Result<(Dataset, Option<Vec<PathBuf>>)> {
     let dir = &options.data_dir;
     let layout = data::detect_layout(dir)?;
     let model_colour = match trained_on.map(|s| s.channels) {
@@ -168,7 +175,7 @@ fn load_images(
             skip_unreadable: options.skip_unreadable,
         };
         data::check_folder_options(dir, layout, &user_options)?;
-        return data::load_unlabelled(dir);
+        return Ok((data::load_unlabelled(dir)?, None));
     }
     let folder = data::load_folder(dir, &folder_options)?;
     if let Some(skipped) = folder.skipped_summary() {
@@ -176,7 +183,7 @@ fn load_images(
     }
     let mut images = folder.dataset;
     images.labels = None; // predict clusters; subfolder names are not used
-    Ok(images)
+    Ok((images, Some(folder.sources)))
 }
 
 /// A saved model that clusters images.

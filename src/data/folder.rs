@@ -488,6 +488,16 @@ pub fn folder_labelled(dir: &Path, protocol: Protocol) -> Result<Labelled> {
     split(load_folder(dir, &FolderOptions::default())?, protocol)
 }
 
+/// The rows of a labelled folder of `n` images that [`split`] fits and scores: for
+/// [`Protocol::Split`] 7 of every 10 (row i mod 10 < 7) and the other 3; for
+/// [`Protocol::All`] every row, twice.
+pub fn split_rows(n: usize, protocol: Protocol) -> (Vec<usize>, Vec<usize>) {
+    match protocol {
+        Protocol::All => ((0..n).collect(), (0..n).collect()),
+        Protocol::Split => (0..n).partition(|i| i % 10 < 7),
+    }
+}
+
 /// A loaded labelled folder divided by `protocol`, as [`folder_labelled`] describes; an
 /// error for an unlabelled one.
 pub fn split(folder: Folder, protocol: Protocol) -> Result<Labelled> {
@@ -501,10 +511,7 @@ pub fn split(folder: Folder, protocol: Protocol) -> Result<Labelled> {
         ));
     };
     let n = data.len();
-    let (fit_rows, val_rows): (Vec<usize>, Vec<usize>) = match protocol {
-        Protocol::All => ((0..n).collect(), (0..n).collect()),
-        Protocol::Split => (0..n).partition(|i| i % 10 < 7),
-    };
+    let (fit_rows, val_rows) = split_rows(n, protocol);
     if fit_rows.is_empty() || val_rows.is_empty() {
         return Err(Error::data(
             dir,

@@ -15,7 +15,7 @@ use crate::{Error, Result};
 
 /// An image file larger than this is refused before being read whole (MNIST's are 900
 /// bytes; a 4096 x 4096 RGBA PNG stored uncompressed is 64 MiB).
-pub(super) const MAX_FILE_BYTES: u64 = 80 << 20;
+pub const MAX_FILE_BYTES: u64 = 80 << 20;
 
 /// One image of the article's layout: its file, and the list line that named it.
 struct ImageRef {

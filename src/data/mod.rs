@@ -39,6 +39,7 @@ use crate::{Error, Result};
 
 pub use decode::Colour;
 pub use folder::{Folder, FolderOptions, load_folder};
+pub use load::MAX_FILE_BYTES;
 pub use make::make_dataset;
 
 /// A set of images of one size, one image per row.
@@ -208,6 +209,11 @@ pub struct Loaded {
     pub channels: usize,
     /// [`Folder::skipped_summary`]: the one-line warning about left-out files, if any.
     pub skipped: Option<String>,
+    /// For a folder of images, the source file of each image that is scored and drawn
+    /// (the validation set's rows, or every row of an unlabelled folder), so that the
+    /// pictures show the originals; None for the article's layout and IDX, whose
+    /// pictures are the matrix rows themselves.
+    pub validation_sources: Option<Vec<std::path::PathBuf>>,
 }
 
 /// Refuses folder options that a layout other than [`Layout::Folder`] cannot honour:
@@ -253,11 +259,18 @@ pub fn load_images(dir: &Path, protocol: Protocol, options: &FolderOptions) -> R
             layout,
             channels: 1,
             skipped: None,
+            validation_sources: None,
         });
     }
-    let folder = load_folder(dir, options)?;
+    let mut folder = load_folder(dir, options)?;
     let (channels, skipped) = (folder.channels, folder.skipped_summary());
+    let mut sources = std::mem::take(&mut folder.sources);
     let images = if folder.classes.is_some() {
+        let (_, validation_rows) = folder::split_rows(sources.len(), protocol);
+        sources = validation_rows
+            .iter()
+            .map(|&i| sources[i].clone())
+            .collect();
         Images::Labelled(folder::split(folder, protocol)?)
     } else {
         Images::Unlabelled(folder.dataset)
@@ -267,6 +280,7 @@ pub fn load_images(dir: &Path, protocol: Protocol, options: &FolderOptions) -> R
         layout,
         channels,
         skipped,
+        validation_sources: Some(sources),
     })
 }
 

@@ -23,6 +23,7 @@ use crate::metrics;
 use crate::report::html::{self, Embedding, Figure, MethodSection, Page};
 use crate::report::montage::{ClusterPictures, write_montages};
 use crate::report::table::{ResultRow, cluster_sizes, write_results_csv};
+use crate::report::tiles;
 use crate::{Error, Result};
 
 pub mod augmentation;
@@ -111,6 +112,12 @@ pub struct Context<'a> {
     /// The validation images' classes, (N_val,); None for an unlabelled folder, whose
     /// validation images are the fit images, and which nothing scores.
     pub truth: Option<&'a [usize]>,
+    /// The source file of each validation image, (N_val,), for a folder of images: the
+    /// montages show these originals. None for the article's layout and IDX.
+    pub originals: Option<&'a [PathBuf]>,
+    /// Whether the warning about originals that could not be read again was printed (it
+    /// is printed once a run, by the first method whose pictures met one).
+    pub warned_unreadable: bool,
     pub observer: &'a mut dyn Observer,
     /// The run's identity, written into its checkpoints and weights.
     pub run: &'a identity::RunId,
@@ -219,6 +226,8 @@ pub fn run(
         fit,
         validation,
         truth,
+        originals: images.validation_sources.as_deref(),
+        warned_unreadable: false,
         observer,
         run: &run,
         resume,
@@ -268,6 +277,8 @@ struct RunImages {
     layout: Layout,
     /// 1 (grey) or 3 (RGB).
     channels: usize,
+    /// The source file of each validation image, for a folder of images.
+    validation_sources: Option<Vec<PathBuf>>,
 }
 
 /// Loads `config.data_dir` ([`data::load_images`]), with the unlabelled images of
@@ -285,6 +296,7 @@ fn load(config: &Config, observer: &mut dyn Observer) -> Result<RunImages> {
         ));
     }
     let (layout, channels) = (loaded.layout, loaded.channels);
+    let validation_sources = loaded.validation_sources;
     match loaded.images {
         Images::Unlabelled(all) => Ok(RunImages {
             fit: all,
@@ -292,6 +304,7 @@ fn load(config: &Config, observer: &mut dyn Observer) -> Result<RunImages> {
             truth: None,
             layout,
             channels,
+            validation_sources,
         }),
         Images::Labelled(mut data) => {
             if config.unlabelled {
@@ -313,6 +326,7 @@ fn load(config: &Config, observer: &mut dyn Observer) -> Result<RunImages> {
                 truth: Some(truth),
                 layout,
                 channels,
+                validation_sources,
             })
         }
     }
@@ -354,9 +368,16 @@ fn record(
         confidence: &clustering.confidence,
         labels: ctx.truth,
         clusters: ctx.config.k(),
+        originals: ctx.originals,
     };
     // The output sub-folder of a method's pictures: `ae+kmeans` becomes `ae_kmeans`.
     let montages = write_montages(ctx.out(&outputs::method_folder(method)), &pictures)?;
+    if !ctx.warned_unreadable
+        && let Some(warning) = tiles::unreadable_warning(&montages.unreadable)
+    {
+        ctx.observer.note(&warning);
+        ctx.warned_unreadable = true;
+    }
     let section = MethodSection {
         name: method.to_string(),
         figures: std::mem::take(&mut ctx.figures),

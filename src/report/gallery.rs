@@ -8,13 +8,24 @@
 //! gallery/overview.png  gallery/cluster_00.png  ...
 //! ```
 //!
+//! A thumbnail shows the image's original when the pictures have `originals` (a folder of
+//! images): the source file decoded again in colour, its shorter side brought to
+//! [`THUMBNAIL_SIDE`](super::tiles::THUMBNAIL_SIDE) (never enlarged, nothing cropped; see
+//! [`super::tiles`]), grey when nothing in it is in colour. Otherwise (MNIST, IDX, the
+//! article's layout) it is the image's row at its own size, as the network saw it. The
+//! thumbnails are made in parallel, each thread decoding one file at a time; the files
+//! are the same whatever the number of threads.
+//!
 //! Thumbnails are plain writes, not atomic ones: there are thousands, an fsync each would
 //! take minutes, and a half-written thumbnail costs nothing (rerun `predict`).
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use super::montage::{ClusterPictures, Montages, write_montages};
-use super::raster::encode_png;
+use super::raster::{Image, encode_png};
+use super::tiles::{self, Originals, Unreadable, grey_if_neutral};
 use crate::{Error, Result};
 
 /// What `write_gallery` wrote.
@@ -25,6 +36,9 @@ pub struct Gallery {
     /// `thumbnails[i]` is image i's file.
     pub thumbnails: Vec<PathBuf>,
     pub montages: Montages,
+    /// The images whose original could not be read again for a thumbnail or a montage
+    /// (their network input was drawn instead), in row order, each once.
+    pub unreadable: Vec<Unreadable>,
 }
 
 /// A file name that is safe in any folder: the source name's last component, with
@@ -84,16 +98,55 @@ pub fn write_gallery(
             name = format!("{i}_{name}");
             taken.insert((k, name.clone()));
         }
-        let path = folders[k].join(name);
-        let img = pictures.image(i);
-        std::fs::write(&path, encode_png(&img)?).map_err(|e| Error::io(&path, e))?;
-        thumbnails.push(path);
+        thumbnails.push(folders[k].join(name));
     }
+
+    // Each image's thumbnail, written as soon as it is made: one decoded original per
+    // thread at a time. Collected in row order, so the first error (and the list of
+    // unreadable originals) does not depend on the threads.
+    let written: Vec<Result<Option<Unreadable>>> = thumbnails
+        .par_iter()
+        .enumerate()
+        .map_init(Originals::new, |originals, (i, path)| {
+            let (img, unreadable) = thumbnail(pictures, i, originals);
+            std::fs::write(path, encode_png(&img)?).map_err(|e| Error::io(path, e))?;
+            Ok(unreadable)
+        })
+        .collect();
+    let mut unreadable = montages.unreadable.clone();
+    for result in written {
+        unreadable.extend(result?);
+    }
+    unreadable.sort_by_key(|u| u.row);
+    unreadable.dedup_by_key(|u| u.row);
     Ok(Gallery {
         folders,
         thumbnails,
         montages,
+        unreadable,
     })
+}
+
+/// Image `i`'s thumbnail: its original at thumbnail size when there are originals and it
+/// can be read again (else, reported, its network input), or its row at its own size.
+fn thumbnail(
+    pictures: &ClusterPictures,
+    i: usize,
+    originals: &mut Originals,
+) -> (Image, Option<Unreadable>) {
+    let Some(paths) = pictures.originals else {
+        return (pictures.image(i), None);
+    };
+    match originals.picture(&paths[i], tiles::thumbnail_size) {
+        Ok(img) => (grey_if_neutral(img), None),
+        Err(e) => (
+            pictures.image(i),
+            Some(Unreadable {
+                row: i,
+                error: e.to_string(),
+            }),
+        ),
+    }
 }
 
 /// Removes what an earlier gallery left in `dir` for clusters this one does not have: a

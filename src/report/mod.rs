@@ -5,6 +5,8 @@
 //! - [`raster`] and [`font`]: a tiny image type, PNG output and a 5x7 bitmap font.
 //! - [`montage`]: one picture per cluster (its most confident members) and an overview.
 //! - [`gallery`]: the organised photo gallery: one folder of thumbnails per cluster.
+//! - [`tiles`]: the original images (a folder's source files) behind montages and
+//!   thumbnails.
 //! - [`plot`]: training curves as line charts.
 //! - [`map`]: the images on a 2-D map, coloured by cluster and by class (N2D's `map.png`).
 //! - [`html`] (with [`base64`]): `index.html`, one page showing all of the above.
@@ -20,3 +22,4 @@ pub mod plot;
 pub mod progress;
 pub mod raster;
 pub mod table;
+pub mod tiles;

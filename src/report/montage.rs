@@ -8,15 +8,26 @@
 //! - `overview.png`: one row per cluster, its number and size on the left, then its first
 //!   20 members in the same order.
 //!
-//! Every image is enlarged `TILE_SCALE` times with nearest-neighbour scaling and framed with
-//! a one-pixel border. Grey images give grey PNGs; RGB images (a folder loaded with
-//! `--colour rgb`) give RGB PNGs with the same layout, frames and captions.
+//! Every tile is framed with a one-pixel border. What a tile shows depends on where the
+//! images came from:
+//!
+//! - the matrix rows themselves (MNIST, IDX, the article's layout: no `originals`): each
+//!   image enlarged `TILE_SCALE` times with nearest-neighbour scaling; grey images give
+//!   grey PNGs, RGB rows RGB PNGs with the same layout, frames and captions;
+//! - the original files (a folder of images: `originals`), decoded again in colour and
+//!   brought to [`ORIGINAL_TILE`] square ([`super::tiles`]), whatever size and colour mode
+//!   the network was given; a montage is RGB when any of its tiles is in colour, grey
+//!   otherwise. A source that cannot be read again shows its network input instead and is
+//!   listed in [`Montages::unreadable`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use super::font;
 use super::raster::{Channels, Colour, GridLayout, Image, grid, save_png};
+use super::tiles::{self, ORIGINAL_TILE, Originals, Unreadable, grey_if_neutral};
 use crate::linalg::Matrix;
 use crate::{Error, Result};
 
@@ -52,6 +63,10 @@ pub struct ClusterPictures<'a> {
     /// True labels, when known (the validation split), for majority label and purity.
     pub labels: Option<&'a [usize]>,
     pub clusters: usize,
+    /// The source file of each image, (N,), when the pictures should show the originals
+    /// (a folder of images); None draws the rows of `images` (MNIST, IDX, the article's
+    /// layout), exactly as they are.
+    pub originals: Option<&'a [PathBuf]>,
 }
 
 /// The most common true label in a cluster.
@@ -81,6 +96,9 @@ pub struct ClusterInfo {
 pub struct Montages {
     pub overview: PathBuf,
     pub clusters: Vec<ClusterInfo>,
+    /// The shown images whose original could not be read again (their network input was
+    /// drawn instead), in row order; always empty without `originals`.
+    pub unreadable: Vec<Unreadable>,
 }
 
 impl Montages {
@@ -153,27 +171,47 @@ pub fn caption(info: &ClusterInfo) -> String {
     s
 }
 
-/// Size of one framed tile in the montage or overview grids.
-fn cell_size(height: usize, width: usize) -> (usize, usize) {
-    (width * TILE_SCALE + 2, height * TILE_SCALE + 2)
+/// Size of one framed cell around a `tile` (width, height) in the montage or overview
+/// grids.
+fn cell_size((tile_w, tile_h): (usize, usize)) -> (usize, usize) {
+    (tile_w + 2, tile_h + 2)
 }
 
-/// Top-left pixel of the image itself (inside its frame) of tile `index` in a montage.
+/// The drawn size (width, height) of a height x width matrix image: `TILE_SCALE` times.
+fn scaled_size(height: usize, width: usize) -> (usize, usize) {
+    (width * TILE_SCALE, height * TILE_SCALE)
+}
+
+/// Top-left pixel of the image itself (inside its frame) of tile `index` in a montage of
+/// height x width matrix images.
 pub fn montage_tile_origin(index: usize, height: usize, width: usize) -> (usize, usize) {
-    let (cw, ch) = cell_size(height, width);
+    montage_tile_at(index, scaled_size(height, width))
+}
+
+/// Top-left pixel of the image itself of tile `index` in a montage of tiles of `tile`
+/// (width, height) pixels ([`ClusterPictures::tile_size`]).
+pub fn montage_tile_at(index: usize, tile: (usize, usize)) -> (usize, usize) {
+    let (cw, ch) = cell_size(tile);
     let layout = GridLayout::for_count(MONTAGE_MAX, MONTAGE_COLUMNS, cw, ch);
     let (x, y) = layout.origin(index);
     (x + 1, CAPTION_H + y + 1)
 }
 
-/// Top-left pixel of the image itself of member `index` in cluster `row` of the overview.
+/// Top-left pixel of the image itself of member `index` in cluster `row` of the overview
+/// of height x width matrix images.
 pub fn overview_tile_origin(
     row: usize,
     index: usize,
     height: usize,
     width: usize,
 ) -> (usize, usize) {
-    let (cw, ch) = cell_size(height, width);
+    overview_tile_at(row, index, scaled_size(height, width))
+}
+
+/// Top-left pixel of the image itself of member `index` in cluster `row` of the overview
+/// of tiles of `tile` (width, height) pixels.
+pub fn overview_tile_at(row: usize, index: usize, tile: (usize, usize)) -> (usize, usize) {
+    let (cw, ch) = cell_size(tile);
     let gap = 2;
     (
         OVERVIEW_LABEL_W + index * (cw + gap) + 1,
@@ -193,7 +231,7 @@ impl ClusterPictures<'_> {
         })
     }
 
-    /// Image `i` at its own size, grey or RGB.
+    /// Image `i`'s network input (row i of `images`) at its own size, grey or RGB.
     pub fn image(&self, i: usize) -> Image {
         Image::from_unit_pixels(
             self.images.row(i),
@@ -202,21 +240,87 @@ impl ClusterPictures<'_> {
             self.pixel_channels(),
         )
     }
+
+    /// The size (width, height) of a tile inside its frame: [`ORIGINAL_TILE`] square for
+    /// originals, else the image enlarged `TILE_SCALE` times.
+    pub fn tile_size(&self) -> (usize, usize) {
+        match self.originals {
+            Some(_) => (ORIGINAL_TILE, ORIGINAL_TILE),
+            None => scaled_size(self.height, self.width),
+        }
+    }
+
+    /// The pixel format the pictures are drawn in: the rows' for matrix images; RGB for
+    /// originals (turned grey afterwards when nothing in colour was drawn).
+    fn canvas_channels(&self) -> Channels {
+        match self.originals {
+            Some(_) => Channels::Rgb,
+            None => self.pixel_channels(),
+        }
+    }
+
+    /// Each image of `rows` drawn at [`Self::tile_size`], in the order of `rows`: the
+    /// matrix image enlarged, or the original decoded again (in parallel; the result does
+    /// not depend on the threads). An unreadable original is pushed onto `unreadable` and
+    /// its network input drawn instead.
+    pub fn tiles(&self, rows: &[usize], unreadable: &mut Vec<Unreadable>) -> Vec<Image> {
+        let Some(paths) = self.originals else {
+            return rows
+                .iter()
+                .map(|&i| self.image(i).scaled(TILE_SCALE))
+                .collect();
+        };
+        let decoded: Vec<Result<Image>> = rows
+            .par_iter()
+            .map_init(Originals::new, |originals, &i| {
+                originals.picture(&paths[i], tiles::tile_size)
+            })
+            .collect();
+        let mut stand_in = Originals::new();
+        rows.iter()
+            .zip(decoded)
+            .map(|(&i, result)| match result {
+                Ok(img) => img,
+                Err(e) => {
+                    unreadable.push(Unreadable {
+                        row: i,
+                        error: e.to_string(),
+                    });
+                    stand_in.input(
+                        self.images.row(i),
+                        (self.width, self.height),
+                        self.pixel_channels(),
+                        self.tile_size(),
+                    )
+                }
+            })
+            .collect()
+    }
 }
 
-/// Image `i` enlarged and framed, ready for a grid cell.
-fn tile(input: &ClusterPictures, i: usize) -> Image {
-    let (cw, ch) = cell_size(input.height, input.width);
-    let mut cell = Image::new(cw, ch, input.pixel_channels(), FRAME);
-    cell.blit(&input.image(i).scaled(TILE_SCALE), 1, 1);
+/// A tile framed, ready for a grid cell.
+fn framed(tile: &Image, channels: Channels) -> Image {
+    let (cw, ch) = cell_size((tile.width, tile.height));
+    let mut cell = Image::new(cw, ch, channels, FRAME);
+    cell.blit(tile, 1, 1);
     cell
+}
+
+/// The picture as it is saved: originals drawn in RGB become grey when nothing in them
+/// is in colour; matrix images keep their rows' format.
+fn finished(input: &ClusterPictures, img: Image) -> Image {
+    match input.originals {
+        Some(_) => grey_if_neutral(img),
+        None => img,
+    }
 }
 
 /// Writes `cluster_KK.png` per cluster and `overview.png` into `dir` (created if needed).
 pub fn write_montages(dir: impl AsRef<Path>, input: &ClusterPictures) -> Result<Montages> {
     let dir = dir.as_ref();
     let n = input.images.rows();
-    let channels = input.pixel_channels();
+    input.pixel_channels(); // 1 or 3, checked before anything is drawn
+    let channels = input.canvas_channels();
     assert_eq!(
         input.images.cols(),
         input.height * input.width * input.channels,
@@ -230,6 +334,9 @@ pub fn write_montages(dir: impl AsRef<Path>, input: &ClusterPictures) -> Result<
     if let Some(labels) = input.labels {
         assert_eq!(labels.len(), n, "one label per image");
     }
+    if let Some(paths) = input.originals {
+        assert_eq!(paths.len(), n, "one source file per image");
+    }
     if input.clusters == 0 || input.height == 0 || input.width == 0 {
         return Err(Error::invalid(
             "montage",
@@ -240,8 +347,17 @@ pub fn write_montages(dir: impl AsRef<Path>, input: &ClusterPictures) -> Result<
 
     let members = members_by_confidence(input.assignment, input.confidence, input.clusters);
     let digits = (input.clusters - 1).to_string().len().max(2);
-    let (cw, ch) = cell_size(input.height, input.width);
+    let tile_size = input.tile_size();
+    let (cw, ch) = cell_size(tile_size);
     let mut infos = Vec::with_capacity(input.clusters);
+    let mut unreadable = Vec::new();
+
+    // The overview is drawn along with the montages, from the same tiles (its members
+    // are each montage's first ones), so no image is decoded twice.
+    let gap = 2;
+    let width = OVERVIEW_LABEL_W + OVERVIEW_MAX * (cw + gap);
+    let height = gap + input.clusters * (ch + gap);
+    let mut overview = Image::new(width, height, channels, BACKGROUND);
 
     for (k, m) in members.iter().enumerate() {
         let shown: Vec<usize> = m.iter().copied().take(MONTAGE_MAX).collect();
@@ -252,7 +368,11 @@ pub fn write_montages(dir: impl AsRef<Path>, input: &ClusterPictures) -> Result<
             montage: dir.join(format!("cluster_{k:0digits$}.png")),
             shown,
         };
-        let tiles: Vec<Image> = info.shown.iter().map(|&i| tile(input, i)).collect();
+        let tiles: Vec<Image> = input
+            .tiles(&info.shown, &mut unreadable)
+            .iter()
+            .map(|t| framed(t, channels))
+            .collect();
         // The grid always has MONTAGE_COLUMNS columns (unless the cluster is smaller), so
         // tile positions do not depend on the cluster's size.
         let layout = GridLayout::for_count(tiles.len(), MONTAGE_COLUMNS, cw, ch);
@@ -262,15 +382,9 @@ pub fn write_montages(dir: impl AsRef<Path>, input: &ClusterPictures) -> Result<
         let mut img = Image::new(width, CAPTION_H + body.height, channels, BACKGROUND);
         font::draw_text(&mut img, 2, 4, &text, INK, 1);
         img.blit(&body, 0, CAPTION_H as i64);
-        save_png(&info.montage, &img)?;
-        infos.push(info);
-    }
+        save_png(&info.montage, &finished(input, img))?;
 
-    let gap = 2;
-    let width = OVERVIEW_LABEL_W + OVERVIEW_MAX * (cw + gap);
-    let height = gap + input.clusters * (ch + gap);
-    let mut overview = Image::new(width, height, channels, BACKGROUND);
-    for (row, info) in infos.iter().enumerate() {
+        let row = k;
         let y = (gap + row * (ch + gap)) as i64;
         font::draw_text(&mut overview, 4, y + 2, &info.cluster.to_string(), INK, 2);
         font::draw_text(
@@ -285,15 +399,18 @@ pub fn write_montages(dir: impl AsRef<Path>, input: &ClusterPictures) -> Result<
             let text = format!("{} ({:.0}%)", m.label, 100.0 * m.purity);
             font::draw_text(&mut overview, 4, y + 30, &text, INK, 1);
         }
-        for (j, &i) in info.shown.iter().take(OVERVIEW_MAX).enumerate() {
-            let (x, ty) = overview_tile_origin(row, j, input.height, input.width);
-            overview.blit(&tile(input, i), x as i64 - 1, ty as i64 - 1);
+        for (j, cell) in tiles.iter().take(OVERVIEW_MAX).enumerate() {
+            let (x, ty) = overview_tile_at(row, j, tile_size);
+            overview.blit(cell, x as i64 - 1, ty as i64 - 1);
         }
+        infos.push(info);
     }
     let overview_path = dir.join("overview.png");
-    save_png(&overview_path, &overview)?;
+    save_png(&overview_path, &finished(input, overview))?;
+    unreadable.sort_by_key(|u| u.row);
     Ok(Montages {
         overview: overview_path,
         clusters: infos,
+        unreadable,
     })
 }
