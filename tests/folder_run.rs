@@ -2,7 +2,8 @@
 //! of `tests/common`: a labelled folder prints scores, an unlabelled one each method's
 //! cluster sizes; a broken file stops the run in one line naming it, or is skipped with one
 //! warning; `--colour rgb` makes 3 x H x W inputs; `predict` brings a folder to the model's
-//! size and colour and refuses another colour or shape. Tiny schedules: 1 epoch, a few DEC
+//! size and colour and refuses another colour or shape; the montages and thumbnails of a
+//! grey run on colour photos are the colour originals. Tiny schedules: 1 epoch, a few DEC
 //! steps, 2 clusters.
 
 mod common;
@@ -402,6 +403,76 @@ fn impossible_folders_and_options_are_one_line_errors() {
     );
     assert!(!out.join("results.csv").exists());
     for d in [out, empty, dir] {
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
+
+/// Issue 17: "montages and the gallery show the original images (in colour when they
+/// are)". Flat red and blue 20x16 photos, run grey at 6x4: the montages are RGB with
+/// 64x64 tiles of the photos' exact colours, and predict's thumbnails are the photos
+/// themselves (20x16, RGB), not the 6x4 grey inputs the network saw.
+#[test]
+fn a_grey_run_on_colour_photos_shows_the_colour_originals() {
+    use deepcluster::report::montage::overview_tile_at;
+    use deepcluster::report::raster::{Channels, Colour, load_png};
+    use deepcluster::report::tiles::ORIGINAL_TILE;
+
+    let colours = [[200u8, 30, 60], [10, 120, 220]];
+    let dir = temp_dir("run-originals");
+    for i in 0..12 {
+        let rgb = colours[i % 2];
+        let data: Vec<u8> = (0..20 * 16).flat_map(|_| rgb).collect();
+        let png = png_bytes((20, 16), png::ColorType::Rgb, &data, None);
+        std::fs::write(dir.join(format!("p{i:02}.png")), png).unwrap();
+    }
+    let out = temp_dir("run-originals-out");
+    let extra = ["--quiet", "--colour", "grey", "--image-size", "6x4"];
+    ok(run(
+        &dir,
+        &out,
+        &[&extra[..], &["--method", "dec"]].concat(),
+    ));
+    let ae = weights::load_autoencoder(out.join(weights::AE_FILE)).unwrap();
+    assert_eq!(ae.dims()[0], 6 * 4, "the network saw 6x4 grey");
+    let overview = load_png(out.join("dec/overview.png")).unwrap();
+    assert_eq!(overview.channels, Channels::Rgb);
+    let tile = (ORIGINAL_TILE, ORIGINAL_TILE);
+    let (x0, y0) = overview_tile_at(0, 0, tile);
+    let first = overview.get(x0, y0);
+    assert!(
+        colours
+            .iter()
+            .any(|&[r, g, b]| first == Colour::rgb(r, g, b)),
+        "{first:?}"
+    );
+    // The whole 64x64 tile is that colour, framed right outside.
+    assert_eq!(
+        overview.get(x0 + ORIGINAL_TILE - 1, y0 + ORIGINAL_TILE - 1),
+        first
+    );
+    assert_eq!(overview.get(x0 + ORIGINAL_TILE, y0), Colour::grey(130));
+
+    let pred = temp_dir("run-originals-pred");
+    ok(Command::new(BIN)
+        .args(["predict", &s(&dir), "--model", &s(&out), "--out", &s(&pred)])
+        .arg("--quiet")
+        .output()
+        .unwrap());
+    let csv = read(pred.join("predictions.csv"));
+    let line = csv.lines().find(|l| l.starts_with("p01.png,")).unwrap();
+    let cluster: usize = line.rsplit(',').next().unwrap().parse().unwrap();
+    let thumb = load_png(pred.join(format!("gallery/cluster_{cluster:02}/p01.png"))).unwrap();
+    assert_eq!(
+        (thumb.width, thumb.height, thumb.channels),
+        (20, 16, Channels::Rgb)
+    );
+    assert!(
+        thumb
+            .pixels
+            .chunks_exact(3)
+            .all(|p| p == colours[1].as_slice())
+    );
+    for d in [dir, out, pred] {
         std::fs::remove_dir_all(&d).unwrap();
     }
 }
