@@ -329,3 +329,79 @@ fn a_source_removed_after_loading_shows_its_network_input_and_is_reported() {
     assert_eq!(load_png(&g.thumbnails[0]).unwrap().width, 40);
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Deletes `victim` when the first method starts (after the images are loaded), and
+/// keeps the notes.
+struct DeleteAtFirstMethod {
+    victim: PathBuf,
+    notes: Vec<String>,
+}
+
+impl deepcluster::experiment::Observer for DeleteAtFirstMethod {
+    fn phase(&mut self, name: &str, _: usize, _: bool) {
+        if name == "kmeans" {
+            fs::remove_file(&self.victim).unwrap();
+        }
+    }
+
+    fn note(&mut self, text: &str) {
+        self.notes.push(text.to_string());
+    }
+}
+
+#[test]
+fn a_run_whose_source_disappears_warns_once_and_finishes() {
+    use deepcluster::data::Protocol;
+    use deepcluster::experiment::{self, Clusters, Config, Preset, Schedule};
+
+    let dir = temp_dir("orig-run");
+    for i in 0..12 {
+        let rgb = if i % 2 == 0 { RED } else { BLUE };
+        flat_rgb(&dir.join(format!("p{i:02}.png")), (20, 16), rgb);
+    }
+    let out = temp_dir("orig-run-out");
+    let mut schedule = Schedule::quick();
+    schedule.pretrain_epochs = 1;
+    schedule.pretrain_batch = 8;
+    let config = Config {
+        data_dir: dir.clone(),
+        folder: FolderOptions {
+            size: Some((6, 4)),
+            ..FolderOptions::default()
+        },
+        protocol: Protocol::Split,
+        unlabelled: false,
+        // Two methods, both drawing every image (each cluster has fewer than 100).
+        methods: vec!["kmeans", "ae+kmeans"],
+        clusters: Clusters::Fixed(2),
+        seed: 1,
+        schedule,
+        preset: Preset::Quick,
+        out: out.clone(),
+        ae_weights: None,
+        checkpoint_every: 0,
+        umap_neighbors: 5,
+        umap_dims: None,
+        overwrite: false,
+        augment: false,
+    };
+    let mut observer = DeleteAtFirstMethod {
+        victim: dir.join("p03.png"),
+        notes: Vec::new(),
+    };
+    let results = experiment::run(&config, None, &mut observer).unwrap();
+    assert_eq!(results.len(), 2);
+    let warnings: Vec<&String> = observer
+        .notes
+        .iter()
+        .filter(|n| n.contains("could not be read again"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{:?}", observer.notes);
+    assert!(warnings[0].contains("p03.png"), "{}", warnings[0]);
+    for m in ["kmeans", "ae_kmeans"] {
+        let overview = load_png(out.join(m).join("overview.png")).unwrap();
+        assert_eq!(overview.channels, Channels::Rgb, "{m}");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+    fs::remove_dir_all(&out).unwrap();
+}
