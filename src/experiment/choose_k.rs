@@ -26,6 +26,7 @@ use std::ops::RangeInclusive;
 use crate::cluster::GaussianMixtureParams;
 use crate::experiment::Context;
 use crate::experiment::methods::Pretrained;
+use crate::experiment::methods::n2d::MIXTURE_RESTARTS;
 use crate::linalg::MatRef;
 use crate::manifold::UmapParams;
 use crate::report::html::Figure;
@@ -108,6 +109,9 @@ pub fn bic_curve(points: MatRef<'_>, ks: RangeInclusive<usize>, seed: u64) -> Ve
     ks.map(|k| {
         let params = GaussianMixtureParams {
             k,
+            // As N2D fits it: a mixture stuck with two clusters merged scores a worse BIC
+            // than the k deserves.
+            n_init: MIXTURE_RESTARTS,
             seed,
             ..GaussianMixtureParams::default()
         };

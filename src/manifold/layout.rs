@@ -31,11 +31,12 @@ pub const REPULSION_EPS: f32 = 0.001;
 ///
 /// -c (y_i - y_j) is the gradient of -log q_ij with respect to y_i: with
 /// -log q = log(1 + a d2^b), d/dy_i = a b d2^(b-1) / (1 + a d2^b) * 2 (y_i - y_j).
+/// Computed as -2 a b p / (d2 (1 + a p)) with p = d2^b: one division, not two.
 #[inline]
 pub fn attraction_coefficient(d2: f32, a: f32, b: f32) -> f32 {
     if d2 > 0.0 {
         let p = pow(d2, b); // d^(2b)
-        -2.0 * a * b * (p / d2) / (a * p + 1.0)
+        (-2.0 * a * b) * p / (d2 * (a * p + 1.0))
     } else {
         0.0
     }
@@ -49,46 +50,57 @@ pub fn attraction_coefficient(d2: f32, a: f32, b: f32) -> f32 {
 /// -2 b (y_i - y_k) / (d2 (1 + a d2^b)).
 #[inline]
 pub fn repulsion_coefficient(d2: f32, a: f32, b: f32, gamma: f32) -> f32 {
-    2.0 * gamma * b / ((REPULSION_EPS + d2) * (a * pow(d2, b) + 1.0))
+    (2.0 * gamma * b) / ((REPULSION_EPS + d2) * (a * pow(d2, b) + 1.0))
 }
 
 /// x^y for x >= 0 as 2^(y log2 x), with short polynomials for log2 and 2^f: relative
 /// error below 1e-5 for x in [1e-6, 1e6] (tested against f64 `powf`; it is the rounding of
-/// y log2 x in f32), a few times faster than libm's `powf`, which
-/// took most of the layout's time (one power per sample, about 2 x 10^8 per fit).
+/// y log2 x in f32, the polynomials' truncation errors are below 2e-7),
+/// several times faster than libm's `powf`, which took most of the layout's time (one
+/// power per sample, about 2 x 10^8 per fit).
+///
+/// The layout's samples form one long chain of dependent operations (each moves the
+/// point the next one measures from), so what counts is the latency of this function,
+/// not its throughput: it has no branches that depend on x, one division, and its
+/// polynomials are evaluated by Estrin's scheme (independent halves combined by powers of
+/// the argument) rather than Horner's, which is one long chain of multiply-adds.
 #[inline]
 pub fn pow(x: f32, y: f32) -> f32 {
     if x <= 0.0 {
         return if y == 0.0 { 1.0 } else { 0.0 };
     }
     // x = m 2^e with m in [sqrt(1/2), sqrt(2)), from the bits (subnormals raised to the
-    // smallest normal: their powers are 0 to f32 precision for the y of UMAP).
+    // smallest normal: their powers are 0 to f32 precision for the y of UMAP). Subtracting
+    // the bits of sqrt(1/2) carries into the exponent exactly when m >= sqrt(2) would.
     let bits = x.max(f32::MIN_POSITIVE).to_bits();
-    let mut e = ((bits >> 23) & 0xff) as i32 - 127;
-    let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
-    if m > std::f32::consts::SQRT_2 {
-        m *= 0.5;
-        e += 1;
-    }
-    // ln m = 2 atanh(t), t = (m - 1) / (m + 1), |t| < 0.172: odd series to t^9.
+    let e = (bits.wrapping_sub(0x3f35_04f3) as i32) >> 23;
+    let m = f32::from_bits(bits.wrapping_sub((e << 23) as u32));
+    // ln m = 2 atanh(t), t = (m - 1) / (m + 1), |t| < 0.172: 2 t (1 + t^2/3 + t^4/5 + t^6/7),
+    // truncation error below 3e-8.
     let t = (m - 1.0) / (m + 1.0);
     let t2 = t * t;
-    let ln_m = 2.0 * t * (1.0 + t2 * (1.0 / 3.0 + t2 * (0.2 + t2 * (1.0 / 7.0 + t2 / 9.0))));
-    let l = y * (e as f32 + ln_m * std::f32::consts::LOG2_E); // y log2 x
-    let l = l.clamp(-126.0, 127.0);
-    // 2^l = 2^i 2^f, f in [-0.5, 0.5]: e^(f ln 2) by its Taylor series to degree 7.
-    // Rounded half away from zero by a cast (`round` is a libm call without SSE4.1).
-    let i = if l >= 0.0 {
-        (l + 0.5) as i32
-    } else {
-        (l - 0.5) as i32
-    };
-    let g = (l - i as f32) * std::f32::consts::LN_2;
-    let p = 1.0
-        + g * (1.0
-            + g * (0.5
-                + g * (1.0 / 6.0
-                    + g * (1.0 / 24.0 + g * (1.0 / 120.0 + g * (1.0 / 720.0 + g / 5040.0))))));
+    let t4 = t2 * t2;
+    let series = (1.0 + t2 * (1.0 / 3.0)) + t4 * (0.2 + t2 * (1.0 / 7.0));
+    let log2_m = (t * (2.0 * std::f32::consts::LOG2_E)) * series;
+    let l = y * (e as f32 + log2_m); // y log2 x
+    let l = l.clamp(-126.0, 126.0);
+    // 2^l = 2^i 2^f with i = round(l), f in [-0.5, 0.5]. The cast truncates towards 0, so
+    // it rounds l + 0.5 shifted positive (`round` is a libm call without SSE4.1).
+    let i = (l + 128.5) as i32 - 128;
+    let f = l - i as f32;
+    // 2^f = e^(f ln 2) to degree 6, c_k = (ln 2)^k / k!: truncation error below 2e-7.
+    const C: [f32; 7] = [
+        1.0,
+        std::f32::consts::LN_2,
+        0.240_226_5,
+        0.055_504_11,
+        0.009_618_129,
+        0.001_333_355_8,
+        0.000_154_035_3,
+    ];
+    let f2 = f * f;
+    let f4 = f2 * f2;
+    let p = ((C[0] + f * C[1]) + f2 * (C[2] + f * C[3])) + f4 * ((C[4] + f * C[5]) + f2 * C[6]);
     p * f32::from_bits(((i + 127) as u32) << 23)
 }
 
@@ -378,10 +390,82 @@ struct Epoch<'a> {
     reads: Reads<'a>,
 }
 
+/// The negative samples of one due edge, drawn ahead of its turn: their vertices (S,).
+#[derive(Default)]
+struct Draws {
+    local: usize,
+    vertices: Vec<usize>,
+}
+
+/// Asks the cache for a row that will be read soon (a hint: no effect on any value).
+///
+/// The layout reads rows at random, one negative sample after another, and each sample's
+/// arithmetic waits on the row it measures from: profiled on the real codes, almost half
+/// of the loop's time was that wait. The rows of the next edge's samples are known one
+/// edge ahead (they come from the generator alone), so they are fetched while the current
+/// edge is worked on.
+#[inline(always)]
+fn prefetch(row: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // A row may straddle two cache lines: ask for the lines of its first and last
+        // values.
+        for v in [row.first(), row.last()].into_iter().flatten() {
+            // SAFETY: a prefetch never faults and changes no memory; the pointer is that of
+            // a live element.
+            #[allow(unused_unsafe)]
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(v as *const f32 as *const i8)
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
+}
+
 impl Epoch<'_> {
+    /// The row of vertex `v` as this chunk reads it: its own rows live, others' from the
+    /// epoch's snapshot or the fixed tails.
+    #[inline(always)]
+    fn row_of<'r>(&'r self, v: usize, lo: usize, hi: usize, rows: &'r [f32]) -> &'r [f32] {
+        let dim = self.dim;
+        match self.reads {
+            Reads::Fixed(t) => &t[v * dim..(v + 1) * dim],
+            Reads::Same(_) if (lo..hi).contains(&v) => &rows[(v - lo) * dim..(v - lo + 1) * dim],
+            Reads::Same(snap) => &snap[v * dim..(v + 1) * dim],
+        }
+    }
+
+    /// The next edge at or after `from` (a chunk-local index) due for a sample this epoch.
+    fn next_due(&self, c: &Chunk, from: usize) -> Option<usize> {
+        (from..c.next_sample.len()).find(|&l| c.next_sample[l] <= self.n)
+    }
+
+    /// Draws the negative samples due on edge `local` (from its head's generator, which is
+    /// what fixes their order) into `d`, and prefetches its tail's and their rows.
+    fn draw(&self, c: &mut Chunk, local: usize, rows: &[f32], d: &mut Draws) {
+        let edge = c.edges.start + local;
+        let (j, k) = (self.edges.head[edge], self.edges.tail[edge]);
+        let epn = self.epochs_per_negative[edge];
+        let n_neg = ((self.n - c.next_negative[local]) / epn).max(0.0) as usize;
+        let rng = &mut c.rngs[j - c.lo];
+        d.local = local;
+        d.vertices.clear();
+        d.vertices
+            .extend((0..n_neg).map(|_| rng.below(self.n_vertices)));
+        prefetch(self.row_of(k, c.lo, c.hi, rows));
+        for &v in &d.vertices {
+            prefetch(self.row_of(v, c.lo, c.hi, rows));
+        }
+    }
+
     /// umap-learn's inner loop over one chunk's edges; rows is the chunk's (hi - lo, dim).
+    /// Each due edge's negative samples are drawn one due edge ahead (see [`prefetch`]);
+    /// every generator still gives its draws to its edges in the loop's order, so the
+    /// samples are those of the plain loop.
     fn run_chunk(&self, c: &mut Chunk, rows: &mut [f32]) {
-        let (dim, alpha, n) = (self.dim, self.alpha, self.n);
+        let (dim, alpha) = (self.dim, self.alpha);
         let (a, b, gamma) = (self.s.a, self.s.b, self.s.repulsion_strength);
         let lo = c.lo;
         let own = c.lo..c.hi;
@@ -393,10 +477,18 @@ impl Epoch<'_> {
             big.resize(dim, 0.0);
             &mut big
         };
-        for (local, edge) in c.edges.clone().enumerate() {
-            if c.next_sample[local] > n {
-                continue;
+        let (mut now, mut ahead) = (Draws::default(), Draws::default());
+        let mut due = self.next_due(c, 0);
+        if let Some(l) = due {
+            self.draw(c, l, rows, &mut now);
+        }
+        while let Some(local) = due {
+            due = self.next_due(c, local + 1);
+            if let Some(l) = due {
+                self.draw(c, l, rows, &mut ahead);
             }
+            debug_assert_eq!(now.local, local);
+            let edge = c.edges.start + local;
             let (j, k) = (self.edges.head[edge], self.edges.tail[edge]);
             current.copy_from_slice(&rows[(j - lo) * dim..(j - lo + 1) * dim]);
             // Attraction, on both ends when the tail is a head row too.
@@ -430,19 +522,11 @@ impl Epoch<'_> {
             }
             c.next_sample[local] += self.edges.epochs_per_sample[edge];
             // Repulsion from the negative samples due since the last visit.
-            let epn = self.epochs_per_negative[edge];
-            let n_neg = ((n - c.next_negative[local]) / epn).max(0.0) as usize;
-            let rng = &mut c.rngs[j - lo];
-            for _ in 0..n_neg {
-                let kk = rng.below(self.n_vertices);
-                let other: &[f32] = match self.reads {
-                    Reads::Fixed(t) => &t[kk * dim..(kk + 1) * dim],
-                    Reads::Same(_) if kk == j => continue, // the row being moved is `current`
-                    Reads::Same(_) if own.contains(&kk) => {
-                        &rows[(kk - lo) * dim..(kk - lo + 1) * dim]
-                    }
-                    Reads::Same(snap) => &snap[kk * dim..(kk + 1) * dim],
-                };
+            for &kk in &now.vertices {
+                if matches!(self.reads, Reads::Same(_)) && kk == j {
+                    continue; // the row being moved is `current`
+                }
+                let other = self.row_of(kk, own.start, own.end, rows);
                 let d2 = squared(current, other);
                 if d2 > 0.0 {
                     let cf = repulsion_coefficient(d2, a, b, gamma);
@@ -451,20 +535,175 @@ impl Epoch<'_> {
                     }
                 }
             }
-            c.next_negative[local] += n_neg as f64 * epn;
+            c.next_negative[local] += now.vertices.len() as f64 * self.epochs_per_negative[edge];
             rows[(j - lo) * dim..(j - lo + 1) * dim].copy_from_slice(current);
+            std::mem::swap(&mut now, &mut ahead);
         }
     }
 }
 
-#[inline]
+/// Lanes of the squared distance's partial sums.
+const LANES: usize = 8;
+
+/// ||x - y||^2, summed in LANES partial sums (coordinate c into lane c mod LANES) that are
+/// then added pairwise: a tree of additions instead of one sequential chain, which is most
+/// of the latency of a sample in 10 dimensions. The order is fixed, so the bits are too.
+#[inline(always)]
 fn squared(x: &[f32], y: &[f32]) -> f32 {
-    x.iter().zip(y).map(|(p, q)| (p - q) * (p - q)).sum()
+    let mut acc = [0f32; LANES];
+    let (xc, yc) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
+    let (xr, yr) = (xc.remainder(), yc.remainder());
+    for (p, q) in xc.zip(yc) {
+        for l in 0..LANES {
+            let d = p[l] - q[l];
+            acc[l] += d * d;
+        }
+    }
+    for (l, (p, q)) in xr.iter().zip(yr).enumerate() {
+        let d = p - q;
+        acc[l] += d * d;
+    }
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = acc;
+    ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    /// umap-learn's `optimize_layout_euclidean` (with a random_state: sequential) written
+    /// as plainly as possible, as the oracle of the fast loop: one pass over the edges per
+    /// epoch, negative samples drawn when their edge is worked on, rows updated in place.
+    /// It shares only the arithmetic helpers (`pow` through the coefficients, `squared`,
+    /// `clip`) and the generators with the code under test, so a fault in the look-ahead
+    /// draws, the prefetch order, the chunk bookkeeping or the schedules shows up as
+    /// different bits.
+    fn naive_layout(head: &mut [f32], tail: Option<&[f32]>, dim: usize, e: &Edges, s: &Schedule) {
+        let n_head = head.len() / dim;
+        let n_vertices = tail.map_or(n_head, |t| t.len() / dim);
+        let nsr = s.negative_sample_rate as f64;
+        let epn: Vec<f64> = e.epochs_per_sample.iter().map(|&x| x / nsr).collect();
+        let mut next_sample = e.epochs_per_sample.clone();
+        let mut next_negative = epn.clone();
+        let mut rngs: Vec<Taus88> = (0..n_head).map(|v| Taus88::new(s.seed, v as u64)).collect();
+        let mut alpha = s.initial_alpha;
+        for epoch in 0..s.n_epochs {
+            let n = epoch as f64;
+            for i in 0..e.len() {
+                if next_sample[i] > n {
+                    continue;
+                }
+                let (j, k) = (e.head[i], e.tail[i]);
+                let mut yj = head[j * dim..(j + 1) * dim].to_vec();
+                let yk: Vec<f32> = match tail {
+                    Some(t) => t[k * dim..(k + 1) * dim].to_vec(),
+                    None => head[k * dim..(k + 1) * dim].to_vec(),
+                };
+                let cf = attraction_coefficient(squared(&yj, &yk), s.a, s.b);
+                for c in 0..dim {
+                    let g = clip(cf * (yj[c] - yk[c])) * alpha;
+                    yj[c] += g;
+                    if tail.is_none() {
+                        head[k * dim + c] -= g;
+                    }
+                }
+                next_sample[i] += e.epochs_per_sample[i];
+                let n_neg = ((n - next_negative[i]) / epn[i]).max(0.0) as usize;
+                for _ in 0..n_neg {
+                    let v = rngs[j].below(n_vertices);
+                    if tail.is_none() && v == j {
+                        continue;
+                    }
+                    let yv: Vec<f32> = match tail {
+                        Some(t) => t[v * dim..(v + 1) * dim].to_vec(),
+                        None => head[v * dim..(v + 1) * dim].to_vec(),
+                    };
+                    let d2 = squared(&yj, &yv);
+                    if d2 > 0.0 {
+                        let cf = repulsion_coefficient(d2, s.a, s.b, s.repulsion_strength);
+                        for c in 0..dim {
+                            yj[c] += clip(cf * (yj[c] - yv[c])) * alpha;
+                        }
+                    }
+                }
+                next_negative[i] += n_neg as f64 * epn[i];
+                head[j * dim..(j + 1) * dim].copy_from_slice(&yj);
+            }
+            alpha = s.initial_alpha * (1.0 - epoch as f32 / s.n_epochs as f32);
+        }
+    }
+
+    /// A random graph on n vertices, k edges per head (no self-loops), heads sorted, and a
+    /// random embedding (n, dim) in [0, 10).
+    fn random_problem(n: usize, k: usize, dim: usize, seed: u64) -> (Edges, Vec<f32>) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut triplets = vec![];
+        for i in 0..n {
+            for _ in 0..k {
+                let j = (i + 1 + rng.random_range(0..n - 1)) % n;
+                triplets.push((i, j, rng.random_range(0.05f32..1.0)));
+            }
+        }
+        let y = (0..n * dim)
+            .map(|_| rng.random_range(0.0f32..10.0))
+            .collect();
+        (Edges::from_weights(triplets.into_iter()), y)
+    }
+
+    fn schedule(n_epochs: usize, seed: u64) -> Schedule {
+        Schedule {
+            n_epochs,
+            a: 1.929,
+            b: 0.7915,
+            repulsion_strength: 1.0,
+            initial_alpha: 1.0,
+            negative_sample_rate: 5,
+            seed,
+        }
+    }
+
+    #[test]
+    fn sequential_layout_is_the_naive_loop_bit_for_bit() {
+        // dim 3 (below one lane block), 10 (N2D's), 19 (two blocks and a remainder).
+        for (dim, seed) in [(3, 1), (10, 2), (19, 3)] {
+            let (edges, y0) = random_problem(150, 6, dim, seed);
+            let s = schedule(30, seed);
+            let mut fast = y0.clone();
+            optimize_layout_sequential(&mut fast, Tails::Same, dim, &edges, &s);
+            let mut naive = y0.clone();
+            naive_layout(&mut naive, None, dim, &edges, &s);
+            assert_ne!(fast, y0, "the layout moved nothing");
+            assert_eq!(
+                fast, naive,
+                "dim {dim}: the fast loop is not umap-learn's loop"
+            );
+            // One chunk: optimize_layout is the same run.
+            let mut parallel = y0.clone();
+            optimize_layout(&mut parallel, Tails::Same, dim, &edges, &s);
+            assert_eq!(parallel, naive);
+        }
+    }
+
+    #[test]
+    fn transform_layout_is_the_naive_loop_bit_for_bit() {
+        // Fixed tails: 2,500 heads span three chunks, which share nothing, so even the
+        // parallel run is the naive loop.
+        let dim = 10;
+        let (edges, tail) = random_problem(2_500, 5, dim, 4);
+        let mut rng = StdRng::seed_from_u64(5);
+        let y0: Vec<f32> = (0..2_500 * dim)
+            .map(|_| rng.random_range(0.0f32..10.0))
+            .collect();
+        let s = schedule(10, 6);
+        let mut fast = y0.clone();
+        optimize_layout(&mut fast, Tails::Fixed(&tail), dim, &edges, &s);
+        let mut naive = y0.clone();
+        naive_layout(&mut naive, Some(&tail), dim, &edges, &s);
+        assert_ne!(fast, y0);
+        assert_eq!(fast, naive);
+    }
 
     #[test]
     fn pow_matches_powf() {
@@ -479,6 +718,21 @@ mod tests {
             }
         }
         assert!(worst < 1e-5, "relative error {worst}");
+        // Where the branch-free split of x into m 2^e changes e: just below and at
+        // sqrt(2) 2^e, powers of two, and the smallest normal.
+        for e in [-20i32, -1, 0, 1, 20] {
+            let s = f32::from_bits(0x3fb5_04f3) * 2f32.powi(e);
+            for x in [
+                f32::from_bits(s.to_bits() - 1),
+                s,
+                2f32.powi(e),
+                f32::MIN_POSITIVE,
+            ] {
+                let want = (x as f64).powf(0.79);
+                let got = pow(x, 0.79) as f64;
+                assert!((got - want).abs() <= 1e-5 * want, "{x}: {got} vs {want}");
+            }
+        }
         assert_eq!(pow(0.0, 0.79), 0.0);
         assert_eq!(pow(1.0, 0.79), 1.0);
     }

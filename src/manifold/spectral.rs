@@ -68,20 +68,44 @@ fn apply_m(a: &Csr, inv_sqrt_deg: &[f64], x: &[f64], y: &mut [f64]) {
     });
 }
 
+/// Partial sums of a dot product, and elements per block of the basis combinations.
+const LANES: usize = 8;
+
+/// x . y summed in LANES partial sums (element e into lane e mod LANES), added pairwise at
+/// the end: LANES independent chains of additions instead of one chain N long, whose
+/// latency bounded the solver. The order depends on the length only.
 fn dot(x: &[f64], y: &[f64]) -> f64 {
-    x.iter().zip(y).map(|(a, b)| a * b).sum()
+    let mut acc = [0.0f64; LANES];
+    let (xc, yc) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
+    let (xr, yr) = (xc.remainder(), yc.remainder());
+    for (p, q) in xc.zip(yc) {
+        for l in 0..LANES {
+            acc[l] += p[l] * q[l];
+        }
+    }
+    for (l, (p, q)) in xr.iter().zip(yr).enumerate() {
+        acc[l] += p * q;
+    }
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = acc;
+    ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
 }
 
-/// w -= sum_i c_i v_i, element by element, the sum over i in index order.
+/// w -= sum_i c_i v_i, element by element, the sum over i in index order. Blocks of LANES
+/// elements run their sums side by side (the basis vector is the outer loop), so they are
+/// independent chains; each element's sum is the same as one at a time.
 fn subtract_combination(w: &mut [f64], basis: &[Vec<f64>], c: &[f64]) {
     w.par_chunks_mut(CHUNK).enumerate().for_each(|(ch, out)| {
-        for (t, wi) in out.iter_mut().enumerate() {
-            let e = ch * CHUNK + t;
-            let mut s = 0.0;
+        for (bl, block) in out.chunks_mut(LANES).enumerate() {
+            let e0 = ch * CHUNK + bl * LANES;
+            let mut s = [0.0f64; LANES];
             for (v, &ci) in basis.iter().zip(c) {
-                s += ci * v[e];
+                for (st, ve) in s.iter_mut().zip(&v[e0..e0 + block.len()]) {
+                    *st += ci * ve;
+                }
             }
-            *wi -= s;
+            for (wi, st) in block.iter_mut().zip(&s) {
+                *wi -= st;
+            }
         }
     });
 }
@@ -90,6 +114,19 @@ fn subtract_combination(w: &mut [f64], basis: &[Vec<f64>], c: &[f64]) {
 /// of them in one pass over the basis (which is read once, not once per u_c).
 fn combinations(basis: &[Vec<f64>], coefs: &[Vec<f64>], n: usize) -> Vec<Vec<f64>> {
     let k = coefs.len();
+    if k == 0 {
+        return vec![];
+    }
+    // by_basis is (L, k): by_basis[l * k + c] = coefs[c][l], so that the k sums of one
+    // element advance together, basis vector by basis vector (k independent chains, each
+    // summed over l in index order as one at a time would be).
+    let l_count = coefs.first().map_or(0, Vec::len);
+    let mut by_basis = vec![0.0f64; l_count * k];
+    for (c, coef) in coefs.iter().enumerate() {
+        for (l, &cl) in coef.iter().enumerate() {
+            by_basis[l * k + c] = cl;
+        }
+    }
     // u is (N, k) row-major while it is built, chunk by chunk of elements.
     let mut u = vec![0.0f64; n * k];
     u.par_chunks_mut(CHUNK * k.max(1))
@@ -97,12 +134,11 @@ fn combinations(basis: &[Vec<f64>], coefs: &[Vec<f64>], n: usize) -> Vec<Vec<f64
         .for_each(|(ch, out)| {
             for (t, row) in out.chunks_mut(k).enumerate() {
                 let e = ch * CHUNK + t;
-                for (x, coef) in row.iter_mut().zip(coefs) {
-                    let mut s = 0.0;
-                    for (v, &cl) in basis.iter().zip(coef) {
-                        s += cl * v[e];
+                for (v, cl) in basis.iter().zip(by_basis.chunks_exact(k)) {
+                    let ve = v[e];
+                    for (x, &c) in row.iter_mut().zip(cl) {
+                        *x += c * ve;
                     }
-                    *x = s;
                 }
             }
         });
