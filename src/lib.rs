@@ -23,6 +23,7 @@ pub mod cli;
 pub mod cluster;
 pub mod data;
 pub mod error;
+pub mod format;
 pub mod experiment;
 pub mod io;
 pub mod linalg;

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use deepcluster::data::csv::parse_listing;
-use deepcluster::data::inflate::gunzip;
+use deepcluster::format::inflate::gunzip;
 use proptest::prelude::*;
 
 /// A CSV field as a writer that quotes only when needed would write it.

@@ -25,7 +25,6 @@ pub mod csv;
 pub mod decode;
 pub mod folder;
 pub mod idx;
-pub mod inflate;
 pub mod jpeg;
 mod load;
 mod make;

@@ -138,7 +138,7 @@ pub const CRC_KEY: &str = "crc32";
 /// The CRC-32 of the data section `order` will be written as: each tensor's little-endian
 /// f32 bytes, back to back.
 fn data_crc(order: &[&(&str, &[usize], &[f32])]) -> u32 {
-    let mut crc = crate::data::inflate::Crc32::new();
+    let mut crc = crate::format::crc32::Crc32::new();
     let mut bytes = Vec::with_capacity(4096);
     for (_, _, data) in order {
         for chunk in data.chunks(1024) {
@@ -249,7 +249,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<SafeTensors> {
     let json = json::parse(header).map_err(|e| bad(format!("header: {e}")))?;
     let (entries, metadata) = interpret_header(&json, data.len() as u64).map_err(bad)?;
     if let Some((_, stored)) = metadata.iter().find(|(k, _)| k == CRC_KEY) {
-        let computed = crate::data::inflate::crc32(data);
+        let computed = crate::format::crc32::crc32(data);
         if u32::from_str_radix(stored, 16).ok() != Some(computed) || stored.len() != 8 {
             return Err(bad(format!(
                 "the data fails its CRC-32 check (stored {stored}, computed {computed:08x}): \
