@@ -579,13 +579,13 @@ fn messages_stay_on_one_line_whatever_the_file_contains() {
         b"filename,label\n\"a\nb\",1\n\"a\nb\",2\n",
         b"filename,label\na,\"1\r\n2\"\n",
     ] {
-        let msg = data::csv::parse_listing(path, text)
+        let msg = data::listing::parse_listing(path, text)
             .unwrap_err()
             .to_string();
         assert!(!msg.contains(['\n', '\r']), "{msg}");
         assert!(msg.starts_with("train.csv, line "), "{msg}");
     }
-    let msg = data::csv::parse_listing(path, b"\n\"@\n\n\"\n4141")
+    let msg = data::listing::parse_listing(path, b"\n\"@\n\n\"\n4141")
         .unwrap_err()
         .to_string();
     assert_eq!(

@@ -9,12 +9,12 @@
 //! with fixed encoder settings ([`encode_grey_png`]: no timestamps or other metadata), lists and README are plain
 //! text with LF line ends, and every file is written atomically.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use rayon::prelude::*;
 
 use super::{idx, labelled_count};
+use crate::format::csv;
 use crate::io::write_atomic;
 use crate::{Error, Result};
 
@@ -56,16 +56,16 @@ pub fn make_dataset(idx_dir: &Path, out_dir: &Path) -> Result<()> {
         })
     })?;
 
-    let mut train = String::from("filename,label\n");
+    let mut train = csv::Writer::new(&["filename", "label"]);
     for i in 0..n_labelled {
-        writeln!(train, "{i}.png,{}", all.labels[i]).unwrap();
+        train.row(&[format!("{i}.png"), all.labels[i].to_string()]);
     }
-    let mut test = String::from("filename\n");
+    let mut test = csv::Writer::new(&["filename"]);
     for i in n_labelled..all.count {
-        writeln!(test, "{i}.png").unwrap();
+        test.row(&[format!("{i}.png")]);
     }
-    write_atomic(out_dir.join("train.csv"), train.as_bytes())?;
-    write_atomic(out_dir.join("test.csv"), test.as_bytes())?;
+    write_atomic(out_dir.join("train.csv"), train.text().as_bytes())?;
+    write_atomic(out_dir.join("test.csv"), test.text().as_bytes())?;
     let readme = readme(n_labelled, all.count - n_labelled, all.height, all.width);
     write_atomic(out_dir.join("README.md"), readme.as_bytes())?;
     Ok(())

@@ -5,7 +5,6 @@
 //! Table-driven, "slicing by 4": four input bytes are folded in per step with four
 //! independent table reads.
 
-
 const CRC_TABLE: [[u32; 256]; 4] = crc_tables();
 
 /// Four tables ("slicing by 4"): table[k][b] is the CRC of byte b followed by k zero bytes,

@@ -13,4 +13,5 @@
 //! - [`png`]: the one PNG encoder, for `make-dataset`'s images and every picture.
 
 pub mod crc32;
+pub mod csv;
 pub mod inflate;
