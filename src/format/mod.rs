@@ -15,3 +15,5 @@
 pub mod crc32;
 pub mod csv;
 pub mod inflate;
+pub mod json;
+pub mod png;
