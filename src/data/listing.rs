@@ -48,15 +48,7 @@ pub fn parse_listing(path: &Path, bytes: &[u8]) -> Result<Listing> {
         check_filename(filename).map_err(|problem| Error::data_row(path, line, problem))?;
         seen.insert(path, line, "filename", filename)?;
         if let (Some(col), Some(labels)) = (label_col, listing.labels.as_mut()) {
-            let text = row.fields[col].trim();
-            let label = text.parse::<u8>().map_err(|_| {
-                Error::data_row(
-                    path,
-                    line,
-                    format!("label `{text}` is not an integer in 0..=255"),
-                )
-            })?;
-            labels.push(label);
+            labels.push(row.parse::<u8>(path, col, "label", "an integer in 0..=255")?);
         }
         listing.filenames.push(filename.clone());
         listing.lines.push(line);

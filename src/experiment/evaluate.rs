@@ -85,14 +85,7 @@ fn read_labels(path: &Path, columns: &[&str]) -> Result<Vec<Row>> {
         let line = record.line;
         let filename = record.fields[filename_col].clone();
         seen.insert(path, line, "filename", &filename)?;
-        let text = record.fields[label_col].trim();
-        let label = text.parse::<i64>().map_err(|_| {
-            Error::data_row(
-                path,
-                line,
-                format!("{label_name} `{text}` is not an integer"),
-            )
-        })?;
+        let label = record.parse::<i64>(path, label_col, label_name, "an integer")?;
         rows.push(Row { filename, label });
     }
     if rows.is_empty() {

@@ -15,6 +15,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
+use std::str::FromStr;
 
 use crate::{Error, Result};
 
@@ -49,6 +50,27 @@ pub fn text_of<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str> {
 pub struct Record {
     pub line: usize,
     pub fields: Vec<String>,
+}
+
+impl Record {
+    /// Field `column`, surrounding spaces trimmed, parsed as a `T`; otherwise an error naming
+    /// the file and the line: "`name` `text` is not `expected`".
+    pub fn parse<T: FromStr>(
+        &self,
+        path: &Path,
+        column: usize,
+        name: &str,
+        expected: &str,
+    ) -> Result<T> {
+        let text = self.fields[column].trim();
+        text.parse().map_err(|_| {
+            Error::data_row(
+                path,
+                self.line,
+                format!("{name} `{text}` is not {expected}"),
+            )
+        })
+    }
 }
 
 /// The header record: the names of the columns, as written (not trimmed).
