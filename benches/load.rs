@@ -23,7 +23,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use deepcluster::data::{self, Colour, FolderOptions, Protocol, inflate, jpeg};
+use deepcluster::data::{self, Colour, FolderOptions, Protocol, jpeg};
+use deepcluster::format::inflate;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;

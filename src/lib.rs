@@ -17,13 +17,16 @@
 //! [`data`] (PNG files listed in a CSV, or IDX files, become a `Matrix` (N, 784) in [0, 1]);
 //! [`report`] and [`io`] (table, logs, pictures, the page; safetensors, weights, atomic
 //! writes); [`cli`], the command-line face (arguments -> configuration -> call -> print),
-//! which `main.rs` only calls into.
+//! which `main.rs` only calls into; and [`format`], the file formats off the clustering
+//! path (CSV, the JSON inside safetensors, inflate, CRC-32, PNG encoding): skip it on first
+//! reading.
 
 pub mod cli;
 pub mod cluster;
 pub mod data;
 pub mod error;
 pub mod experiment;
+pub mod format;
 pub mod io;
 pub mod linalg;
 pub mod manifold;

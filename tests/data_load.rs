@@ -5,7 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use deepcluster::data::{self, Layout, Protocol, idx, inflate};
+use deepcluster::data::{self, Layout, Protocol, idx};
+use deepcluster::format::{crc32::crc32, inflate};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -190,7 +191,7 @@ fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     chunk.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit grey
     v.extend_from_slice(&13u32.to_be_bytes());
     v.extend_from_slice(&chunk);
-    v.extend_from_slice(&inflate::crc32(&chunk).to_be_bytes());
+    v.extend_from_slice(&crc32(&chunk).to_be_bytes());
     v.extend_from_slice(&[0; 64]);
     v
 }

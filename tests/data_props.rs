@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use deepcluster::data::csv::parse_listing;
-use deepcluster::data::inflate::gunzip;
+use deepcluster::data::listing::parse_listing;
+use deepcluster::format::inflate::gunzip;
 use proptest::prelude::*;
 
 /// A CSV field as a writer that quotes only when needed would write it.

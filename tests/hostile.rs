@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use deepcluster::Error;
-use deepcluster::data::{self, Protocol, idx, inflate};
+use deepcluster::data::{self, Protocol, idx};
+use deepcluster::format::crc32::crc32;
 use deepcluster::io::weights;
 use deepcluster::nn::{Activation, Autoencoder, Init};
 use rand::SeedableRng;
@@ -204,7 +205,7 @@ fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], body: &[u8]) {
     let mut typed = kind.to_vec();
     typed.extend_from_slice(body);
     out.extend_from_slice(&typed);
-    out.extend_from_slice(&inflate::crc32(&typed).to_be_bytes());
+    out.extend_from_slice(&crc32(&typed).to_be_bytes());
 }
 
 /// A valid 8-bit grey PNG of `width` x `height` black pixels whose image data is
@@ -578,13 +579,13 @@ fn messages_stay_on_one_line_whatever_the_file_contains() {
         b"filename,label\n\"a\nb\",1\n\"a\nb\",2\n",
         b"filename,label\na,\"1\r\n2\"\n",
     ] {
-        let msg = data::csv::parse_listing(path, text)
+        let msg = data::listing::parse_listing(path, text)
             .unwrap_err()
             .to_string();
         assert!(!msg.contains(['\n', '\r']), "{msg}");
         assert!(msg.starts_with("train.csv, line "), "{msg}");
     }
-    let msg = data::csv::parse_listing(path, b"\n\"@\n\n\"\n4141")
+    let msg = data::listing::parse_listing(path, b"\n\"@\n\n\"\n4141")
         .unwrap_err()
         .to_string();
     assert_eq!(
@@ -624,7 +625,7 @@ fn with_crcs(png: &[u8]) -> Vec<u8> {
         if end + 4 > out.len() {
             break;
         }
-        let crc = inflate::crc32(&out[at + 4..end]);
+        let crc = crc32(&out[at + 4..end]);
         out[end..end + 4].copy_from_slice(&crc.to_be_bytes());
         at = end + 4;
     }

@@ -122,7 +122,7 @@ fn gzip_bomb(prefix: &[u8], zeros: usize) -> Vec<u8> {
     bits.put(0, 7); // flush to a byte
     let mut out = bits.out;
     // The trailer's CRC-32, streamed over the zeros a block at a time (never held whole).
-    let mut crc = deepcluster::data::inflate::Crc32::new();
+    let mut crc = deepcluster::format::crc32::Crc32::new();
     crc.update(prefix);
     let block = vec![0u8; 1 << 16];
     let mut left = zeros;

@@ -86,7 +86,7 @@ fn exact_bytes_of_a_small_file() {
     // The data section's CRC-32 goes into __metadata__.
     let mut data = 1.0f32.to_le_bytes().to_vec();
     data.extend_from_slice(&(-2.0f32).to_le_bytes());
-    let crc = deepcluster::data::inflate::crc32(&data);
+    let crc = deepcluster::format::crc32::crc32(&data);
     let header = format!(
         r#"{{"__metadata__":{{"crc32":"{crc:08x}"}},"x":{{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}}}"#
     );

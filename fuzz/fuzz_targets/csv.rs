@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use deepcluster::data::csv::parse_listing;
+use deepcluster::data::listing::parse_listing;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {

@@ -12,13 +12,14 @@ use std::path::{Path, PathBuf};
 use crate::cli::args::{self, Parsed, PredictMethod, PredictOptions};
 use crate::cli::run::in_pool;
 use crate::cluster::Dec;
-use crate::cluster::dec::argmax_rows;
 use crate::data::{self, Colour, Dataset, FolderOptions, Layout};
 use crate::experiment::identity::RUN_ID_KEY;
 use crate::experiment::methods::n2d::{self, N2dModel};
+use crate::format::csv;
 use crate::io::weights::{self, ImageShape};
 use crate::io::{safetensors, write_atomic};
 use crate::linalg::Matrix;
+use crate::linalg::argmax_rows;
 use crate::nn::Mlp;
 use crate::report::gallery::write_gallery;
 use crate::report::montage::ClusterPictures;
@@ -71,11 +72,11 @@ fn predict(options: &PredictOptions) -> Result<()> {
 
     std::fs::create_dir_all(&options.out).map_err(|e| Error::io(&options.out, e))?;
     let _lock = crate::io::lock::FolderLock::acquire(&options.out)?;
-    let mut csv = String::from("filename,cluster\n");
+    let mut csv = csv::Writer::new(&["filename", "cluster"]);
     for (name, cluster) in images.filenames.iter().zip(&assignment) {
-        csv.push_str(&format!("{},{cluster}\n", csv_field(name)));
+        csv.row(&[name.as_str(), &cluster.to_string()]);
     }
-    write_atomic(options.out.join("predictions.csv"), csv.as_bytes())?;
+    write_atomic(options.out.join("predictions.csv"), csv.text().as_bytes())?;
     let pictures = ClusterPictures {
         images: &images.images,
         height: images.height,
@@ -315,13 +316,4 @@ fn load_model(options: &PredictOptions) -> Result<(PathBuf, Model, Option<ImageS
         },
         shape,
     ))
-}
-
-/// A CSV field, quoted when it holds a comma, a quote or a line break.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }

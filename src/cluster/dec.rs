@@ -29,7 +29,7 @@ use std::ops::ControlFlow;
 
 use crate::cluster::{KMeans, KMeansParams};
 use crate::data::augment::Augmenter;
-use crate::linalg::{MatMut, MatRef, Matrix};
+use crate::linalg::{MatMut, MatRef, Matrix, argmax_rows};
 use crate::nn::{
     Mlp, Nesterov, Optimizer, Param, Sgd, Workspace, dec_loss_backward, kl_divergence,
     soft_assignment_forward, target_distribution,
@@ -473,19 +473,4 @@ pub fn self_train<M: SelfTrained>(
             return Ok(Stop::Interrupted);
         }
     }
-}
-
-/// argmax_j of each row of q (N, K); ties go to the lowest j.
-pub fn argmax_rows(q: &Matrix) -> Vec<usize> {
-    q.iter_rows()
-        .map(|row| {
-            let mut best = 0;
-            for (j, &v) in row.iter().enumerate() {
-                if v > row[best] {
-                    best = j;
-                }
-            }
-            best
-        })
-        .collect()
 }

@@ -37,7 +37,7 @@
 use rayon::prelude::*;
 
 use crate::cluster::kmeans::KMeansParams;
-use crate::linalg::{MatRef, Matrix};
+use crate::linalg::{MatRef, Matrix, argmax};
 use crate::{Error, Result};
 
 /// Rows per unit of parallel work, each with its own partial sums. Fixed, never derived
@@ -712,13 +712,7 @@ impl GaussianMixture {
     pub fn predict(&self, x: MatRef<'_>) -> Vec<usize> {
         let mut out = vec![0usize; x.rows()];
         self.for_each_row(x, &mut out, 1, |log_prob, out| {
-            let mut best = 0;
-            for (j, &l) in log_prob.iter().enumerate() {
-                if l > log_prob[best] {
-                    best = j;
-                }
-            }
-            out[0] = best;
+            out[0] = argmax(log_prob.iter().copied()).map_or(0, |(j, _)| j);
         });
         out
     }

@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::inflate;
+use crate::format::inflate;
 use crate::{Error, Result};
 
 /// The four standard file names, without `.gz`.

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use super::csv::{Listing, read_listing};
+use super::listing::{Listing, read_listing};
 use super::png_grey::{self, Size};
 use super::{Dataset, Labelled, Protocol, idx, labelled_count, split_point, to_unit};
 use crate::linalg::Matrix;

@@ -6,15 +6,16 @@
 //! with a row `<i>.png` in test.csv.
 //!
 //! The output is deterministic, so a rebuild gives byte-identical files: PNGs are 8-bit grey
-//! with fixed encoder settings ([`encode_grey_png`]: no timestamps or other metadata), lists and README are plain
-//! text with LF line ends, and every file is written atomically.
+//! with fixed encoder settings ([`png::Compression::Stored`]: no timestamps or other
+//! metadata), lists and README are plain text with LF line ends, and every file is written
+//! atomically.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use rayon::prelude::*;
 
 use super::{idx, labelled_count};
+use crate::format::{csv, png};
 use crate::io::write_atomic;
 use crate::{Error, Result};
 
@@ -46,51 +47,31 @@ pub fn make_dataset(idx_dir: &Path, out_dir: &Path) -> Result<()> {
         (0..all.count).into_par_iter().try_for_each(|i| {
             let part = if i < n_labelled { "train" } else { "test" };
             let path = out_dir.join(part).join(format!("{i}.png"));
-            let png = encode_grey_png(
+            let png = png::encode(
                 &all.pixels[i * pixels..(i + 1) * pixels],
-                all.height,
                 all.width,
+                all.height,
+                1,
+                png::Compression::Stored,
             )
-            .map_err(|e| Error::data(&path, format!("PNG encoding failed: {e}")))?;
+            .map_err(|problem| Error::data(&path, problem))?;
             write_atomic(&path, &png)
         })
     })?;
 
-    let mut train = String::from("filename,label\n");
+    let mut train = csv::Writer::new(&["filename", "label"]);
     for i in 0..n_labelled {
-        writeln!(train, "{i}.png,{}", all.labels[i]).unwrap();
+        train.row(&[format!("{i}.png"), all.labels[i].to_string()]);
     }
-    let mut test = String::from("filename\n");
+    let mut test = csv::Writer::new(&["filename"]);
     for i in n_labelled..all.count {
-        writeln!(test, "{i}.png").unwrap();
+        test.row(&[format!("{i}.png")]);
     }
-    write_atomic(out_dir.join("train.csv"), train.as_bytes())?;
-    write_atomic(out_dir.join("test.csv"), test.as_bytes())?;
+    write_atomic(out_dir.join("train.csv"), train.text().as_bytes())?;
+    write_atomic(out_dir.join("test.csv"), test.text().as_bytes())?;
     let readme = readme(n_labelled, all.count - n_labelled, all.height, all.width);
     write_atomic(out_dir.join("README.md"), readme.as_bytes())?;
     Ok(())
-}
-
-/// One 8-bit grey PNG with fixed settings: no filtering, deflate's stored (uncompressed)
-/// blocks, no ancillary chunks. (h * w,) bytes in, the file's bytes out.
-///
-/// Why stored: a compressed MNIST digit is about 300 bytes and a stored one about 880, but
-/// either way the file takes one 4 KiB disk block, and git compresses its objects anyway.
-/// Decoding a stored stream is a copy, whereas a compressed one first builds Huffman
-/// tables, which for an image this small is most of the decoding time (measured: loading
-/// all 70,000 images takes half the CPU time it takes with level-9 files).
-pub fn encode_grey_png(grey: &[u8], height: usize, width: usize) -> Result<Vec<u8>, String> {
-    assert_eq!(grey.len(), height * width, "grey is (h * w,)");
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, width as u32, height as u32);
-    encoder.set_color(png::ColorType::Grayscale);
-    encoder.set_depth(png::BitDepth::Eight);
-    encoder.set_deflate_compression(png::DeflateCompression::NoCompression);
-    encoder.set_filter(png::Filter::NoFilter);
-    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
-    writer.write_image_data(grey).map_err(|e| e.to_string())?;
-    writer.finish().map_err(|e| e.to_string())?;
-    Ok(out)
 }
 
 fn readme(n_train: usize, n_test: usize, height: usize, width: usize) -> String {

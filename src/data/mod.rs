@@ -21,12 +21,11 @@
 //! A pixel byte v becomes `v as f32 / 255.0` ([`to_unit`]) in both layouts.
 
 pub mod augment;
-pub mod csv;
 pub mod decode;
 pub mod folder;
 pub mod idx;
-pub mod inflate;
 pub mod jpeg;
+pub mod listing;
 mod load;
 mod make;
 pub mod png_grey;

@@ -27,7 +27,7 @@ use crate::cluster::GaussianMixtureParams;
 use crate::experiment::Context;
 use crate::experiment::methods::Pretrained;
 use crate::experiment::methods::n2d::MIXTURE_RESTARTS;
-use crate::linalg::MatRef;
+use crate::linalg::{MatRef, argmin};
 use crate::manifold::UmapParams;
 use crate::report::html::Figure;
 use crate::report::plot::{Series, line_chart};
@@ -141,16 +141,12 @@ pub fn bic_curve(points: MatRef<'_>, ks: RangeInclusive<usize>, seed: u64) -> Ve
 /// The k of lowest BIC; on a tie the smaller k. None when no mixture was fitted, or every
 /// BIC is NaN.
 pub fn lowest_bic(curve: &[BicPoint]) -> Option<usize> {
-    curve
+    let fitted: Vec<(usize, f64)> = curve
         .iter()
         .filter_map(|p| p.criteria.map(|c| (p.k, c.bic)))
-        .filter(|(_, bic)| !bic.is_nan())
-        // Strictly lower replaces, so the first (smallest) k of a tie stays.
-        .fold(None, |best: Option<(usize, f64)>, (k, bic)| match best {
-            Some((_, b)) if b <= bic => best,
-            _ => Some((k, bic)),
-        })
-        .map(|(k, _)| k)
+        .collect();
+    // argmin passes NaN over and keeps the first (smallest) k of a tie.
+    argmin(fitted.iter().map(|&(_, bic)| bic)).map(|(i, _)| fitted[i].0)
 }
 
 /// Chooses k for `--clusters auto:min-max`: UMAP of the fit codes to [`AUTO_DIMS`]

@@ -1,16 +1,16 @@
 //! Scoring a clustering made by any tool (`deepcluster evaluate TRUTH.csv PRED.csv`).
 //!
-//! Both files are CSV with a header (read by the data module's CSV record reader: quotes,
-//! CRLF, a byte-order mark are fine). TRUTH.csv has `filename` and `label` columns, PRED.csv
-//! `filename` and `cluster` (or, failing that, `label`); other columns are ignored. Rows are
-//! joined on `filename`, in any order; a filename present in only one file is an error, as is
-//! a filename listed twice. Labels are integers (negative ones too, such as a -1 noise label)
+//! Both files are CSV with a header (read by the crate's CSV reader, `format::csv`: quotes,
+//! CRLF, a byte-order mark are fine). TRUTH.csv has `filename` and `label` columns,
+//! PRED.csv `filename` and `cluster` (or, failing that, `label`); other columns are ignored.
+//! Rows are joined on `filename`, in any order; a filename present in only one file is an
+//! error, as is a filename listed twice. Labels are integers (negative ones too, such as a -1 noise label)
 //! and only name groups.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::data::csv::Records;
+use crate::format::csv::{self, Reader, Unique};
 use crate::metrics::{Scores, score};
 use crate::{Error, Result};
 
@@ -73,75 +73,19 @@ struct Row {
 
 /// Reads the `filename` column and the first of `columns` that the header has.
 fn read_labels(path: &Path, columns: &[&str]) -> Result<Vec<Row>> {
-    // A regular file only, through the image lists' caps: `/dev/zero` or a one-line
-    // gigabyte is refused, not read until memory runs out.
-    let bytes = crate::io::read::read_lines_capped(
-        path,
-        crate::data::csv::MAX_FILE_BYTES,
-        crate::data::csv::MAX_LINE_BYTES,
-        "a CSV file",
-    )?;
-    let mut records = Records::new(crate::data::csv::text_of(path, &bytes)?);
-    let mut next = || -> Result<Option<(usize, Vec<String>)>> {
-        loop {
-            match records.next_record() {
-                None => return Ok(None),
-                Some(Err((line, problem))) => return Err(Error::data_row(path, line, problem)),
-                Some(Ok((_, fields))) if fields.len() == 1 && fields[0].trim().is_empty() => {}
-                Some(Ok(record)) => return Ok(Some(record)),
-            }
-        }
-    };
-    let Some((header_line, header)) = next()? else {
-        return Err(Error::data(path, "empty file: expected a header line"));
-    };
-    let find = |name: &str| header.iter().position(|h| h.trim() == name);
-    let missing = |what: String| {
-        Error::data_row(
-            path,
-            header_line,
-            format!(
-                "no {what} column in the header (found: {})",
-                header.join(", ")
-            ),
-        )
-    };
-    let filename_col = find("filename").ok_or_else(|| missing("`filename`".into()))?;
-    let (label_col, label_name) = columns
-        .iter()
-        .find_map(|&c| find(c).map(|i| (i, c)))
-        .ok_or_else(|| missing(format!("`{}`", columns.join("` or `"))))?;
+    let bytes = csv::read_file(path, "a CSV file")?;
+    let mut reader = Reader::new(path, &bytes)?;
+    let header = reader.header("a header line")?;
+    let (filename_col, _) = header.find(path, &["filename"])?;
+    let (label_col, label_name) = header.find(path, columns)?;
 
     let mut rows = Vec::new();
-    let mut first_line: HashMap<String, usize> = HashMap::new();
-    while let Some((line, fields)) = next()? {
-        if fields.len() != header.len() {
-            return Err(Error::data_row(
-                path,
-                line,
-                format!(
-                    "{} fields, but the header has {}",
-                    fields.len(),
-                    header.len()
-                ),
-            ));
-        }
-        let filename = fields[filename_col].clone();
-        if let Some(first) = first_line.insert(filename.clone(), line) {
-            return Err(Error::data_row(
-                path,
-                line,
-                format!("duplicate filename `{filename}` (first on line {first})"),
-            ));
-        }
-        let text = fields[label_col].trim();
-        let label = text.parse::<i64>().map_err(|_| {
-            Error::data_row(
-                path,
-                line,
-                format!("{label_name} `{text}` is not an integer"),
-            )
-        })?;
+    let mut seen = Unique::default();
+    while let Some(record) = reader.row(&header)? {
+        let line = record.line;
+        let filename = record.fields[filename_col].clone();
+        seen.insert(path, line, "filename", &filename)?;
+        let label = record.parse::<i64>(path, label_col, label_name, "an integer")?;
         rows.push(Row { filename, label });
     }
     if rows.is_empty() {

@@ -24,6 +24,7 @@
 
 use std::path::Path;
 
+use crate::format::json;
 use crate::{Error, Result};
 
 /// Headers longer than this are refused before anything is allocated (the reference
@@ -32,10 +33,6 @@ pub const MAX_HEADER_BYTES: u64 = 100_000_000;
 /// A file larger than this is refused while it is read (the paper preset's DEC checkpoint,
 /// the largest file the program writes, is about 30 MB).
 pub const MAX_FILE_BYTES: u64 = 1 << 31;
-
-/// Nesting deeper than this in the JSON header is refused (a well-formed header nests 3
-/// deep); it keeps the recursive reader's stack small on hostile input.
-const MAX_JSON_DEPTH: usize = 16;
 
 /// One named tensor, row-major.
 #[derive(Clone, Debug, PartialEq)]
@@ -138,7 +135,7 @@ pub const CRC_KEY: &str = "crc32";
 /// The CRC-32 of the data section `order` will be written as: each tensor's little-endian
 /// f32 bytes, back to back.
 fn data_crc(order: &[&(&str, &[usize], &[f32])]) -> u32 {
-    let mut crc = crate::data::inflate::Crc32::new();
+    let mut crc = crate::format::crc32::Crc32::new();
     let mut bytes = Vec::with_capacity(4096);
     for (_, _, data) in order {
         for chunk in data.chunks(1024) {
@@ -153,20 +150,20 @@ fn data_crc(order: &[&(&str, &[usize], &[f32])]) -> u32 {
 /// The JSON header, padded with spaces to a multiple of 8 bytes (so the f32 data that
 /// follows is aligned when the file is memory-mapped).
 fn header_json(order: &[&(&str, &[usize], &[f32])], metadata: &[(&str, &str)]) -> String {
-    let mut json = String::from("{");
+    let mut text = String::from("{");
     if !metadata.is_empty() {
         let mut sorted: Vec<&(&str, &str)> = metadata.iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(b.0));
-        json.push_str("\"__metadata__\":{");
+        text.push_str("\"__metadata__\":{");
         for (i, (k, v)) in sorted.iter().enumerate() {
             if i > 0 {
-                json.push(',');
+                text.push(',');
             }
-            push_json_string(&mut json, k);
-            json.push(':');
-            push_json_string(&mut json, v);
+            json::push_string(&mut text, k);
+            text.push(':');
+            json::push_string(&mut text, v);
         }
-        json.push('}');
+        text.push('}');
     }
     let mut offset = 0usize;
     for (name, shape, data) in order {
@@ -177,39 +174,23 @@ fn header_json(order: &[&(&str, &[usize], &[f32])], metadata: &[(&str, &str)]) -
             "tensor `{name}`: shape {shape:?} does not match {} values",
             data.len()
         );
-        if json.len() > 1 {
-            json.push(',');
+        if text.len() > 1 {
+            text.push(',');
         }
-        push_json_string(&mut json, name);
+        json::push_string(&mut text, name);
         let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
         let end = offset + 4 * data.len();
-        json.push_str(&format!(
+        text.push_str(&format!(
             ":{{\"dtype\":\"F32\",\"shape\":[{}],\"data_offsets\":[{offset},{end}]}}",
             dims.join(",")
         ));
         offset = end;
     }
-    json.push('}');
-    while json.len() % 8 != 0 {
-        json.push(' ');
+    text.push('}');
+    while text.len() % 8 != 0 {
+        text.push(' ');
     }
-    json
-}
-
-fn push_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    text
 }
 
 /// Reads every tensor and the metadata of a safetensors file written by any implementation
@@ -249,7 +230,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<SafeTensors> {
     let json = json::parse(header).map_err(|e| bad(format!("header: {e}")))?;
     let (entries, metadata) = interpret_header(&json, data.len() as u64).map_err(bad)?;
     if let Some((_, stored)) = metadata.iter().find(|(k, _)| k == CRC_KEY) {
-        let computed = crate::data::inflate::crc32(data);
+        let computed = crate::format::crc32::crc32(data);
         if u32::from_str_radix(stored, 16).ok() != Some(computed) || stored.len() != 8 {
             return Err(bad(format!(
                 "the data fails its CRC-32 check (stored {stored}, computed {computed:08x}): \
@@ -407,304 +388,6 @@ fn integers(v: &json::Value) -> std::result::Result<Vec<usize>, String> {
             _ => Err("holds something that is not a number".to_string()),
         })
         .collect()
-}
-
-/// Just enough JSON to read a safetensors header: objects, arrays, strings with escapes,
-/// numbers (kept as text, so integers stay exact), true, false, null.
-mod json {
-    use super::MAX_JSON_DEPTH;
-
-    #[derive(Debug, PartialEq)]
-    pub enum Value {
-        Null,
-        Bool(bool),
-        Number(String),
-        String(String),
-        Array(Vec<Value>),
-        /// Fields in file order; a repeated key is an error.
-        Object(Vec<(String, Value)>),
-    }
-
-    pub fn parse(text: &str) -> Result<Value, String> {
-        let mut p = Parser {
-            s: text.as_bytes(),
-            i: 0,
-        };
-        let v = p.value(0)?;
-        p.skip_space();
-        if p.i != p.s.len() {
-            return Err(p.error("unexpected text after the JSON value"));
-        }
-        Ok(v)
-    }
-
-    struct Parser<'a> {
-        s: &'a [u8],
-        i: usize,
-    }
-
-    impl Parser<'_> {
-        fn error(&self, what: &str) -> String {
-            format!("{what} at byte {}", self.i)
-        }
-
-        fn skip_space(&mut self) {
-            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.i) {
-                self.i += 1;
-            }
-        }
-
-        fn peek(&self) -> Option<u8> {
-            self.s.get(self.i).copied()
-        }
-
-        fn expect(&mut self, byte: u8) -> Result<(), String> {
-            if self.peek() == Some(byte) {
-                self.i += 1;
-                Ok(())
-            } else {
-                Err(self.error(&format!("expected `{}`", byte as char)))
-            }
-        }
-
-        fn value(&mut self, depth: usize) -> Result<Value, String> {
-            if depth > MAX_JSON_DEPTH {
-                return Err(self.error("nested too deeply"));
-            }
-            self.skip_space();
-            match self.peek() {
-                Some(b'{') => self.object(depth),
-                Some(b'[') => self.array(depth),
-                Some(b'"') => Ok(Value::String(self.string()?)),
-                Some(b'-' | b'0'..=b'9') => self.number(),
-                Some(b't') => self.word("true", Value::Bool(true)),
-                Some(b'f') => self.word("false", Value::Bool(false)),
-                Some(b'n') => self.word("null", Value::Null),
-                Some(_) => Err(self.error("unexpected character")),
-                None => Err(self.error("unexpected end")),
-            }
-        }
-
-        fn word(&mut self, word: &str, v: Value) -> Result<Value, String> {
-            if self.s[self.i..].starts_with(word.as_bytes()) {
-                self.i += word.len();
-                Ok(v)
-            } else {
-                Err(self.error("unexpected word"))
-            }
-        }
-
-        fn object(&mut self, depth: usize) -> Result<Value, String> {
-            self.expect(b'{')?;
-            let mut fields: Vec<(String, Value)> = Vec::new();
-            self.skip_space();
-            if self.peek() == Some(b'}') {
-                self.i += 1;
-                return Ok(Value::Object(fields));
-            }
-            loop {
-                self.skip_space();
-                let key = self.string()?;
-                if fields.iter().any(|(k, _)| *k == key) {
-                    return Err(self.error(&format!("key `{key}` repeats")));
-                }
-                self.skip_space();
-                self.expect(b':')?;
-                let v = self.value(depth + 1)?;
-                fields.push((key, v));
-                self.skip_space();
-                match self.peek() {
-                    Some(b',') => self.i += 1,
-                    Some(b'}') => {
-                        self.i += 1;
-                        return Ok(Value::Object(fields));
-                    }
-                    _ => return Err(self.error("expected `,` or `}`")),
-                }
-            }
-        }
-
-        fn array(&mut self, depth: usize) -> Result<Value, String> {
-            self.expect(b'[')?;
-            let mut items = Vec::new();
-            self.skip_space();
-            if self.peek() == Some(b']') {
-                self.i += 1;
-                return Ok(Value::Array(items));
-            }
-            loop {
-                items.push(self.value(depth + 1)?);
-                self.skip_space();
-                match self.peek() {
-                    Some(b',') => self.i += 1,
-                    Some(b']') => {
-                        self.i += 1;
-                        return Ok(Value::Array(items));
-                    }
-                    _ => return Err(self.error("expected `,` or `]`")),
-                }
-            }
-        }
-
-        /// A number as its text: `-? digits (. digits)? ([eE] [+-]? digits)?`.
-        fn number(&mut self) -> Result<Value, String> {
-            let start = self.i;
-            let digits = |p: &mut Self| {
-                let from = p.i;
-                while let Some(b'0'..=b'9') = p.peek() {
-                    p.i += 1;
-                }
-                p.i > from
-            };
-            if self.peek() == Some(b'-') {
-                self.i += 1;
-            }
-            if !digits(self) {
-                return Err(self.error("malformed number"));
-            }
-            if self.peek() == Some(b'.') {
-                self.i += 1;
-                if !digits(self) {
-                    return Err(self.error("malformed number"));
-                }
-            }
-            if let Some(b'e' | b'E') = self.peek() {
-                self.i += 1;
-                if let Some(b'+' | b'-') = self.peek() {
-                    self.i += 1;
-                }
-                if !digits(self) {
-                    return Err(self.error("malformed number"));
-                }
-            }
-            // Only ASCII was consumed, so this slice is valid UTF-8.
-            let text = std::str::from_utf8(&self.s[start..self.i]).expect("ASCII digits");
-            Ok(Value::Number(text.to_string()))
-        }
-
-        fn string(&mut self) -> Result<String, String> {
-            self.expect(b'"')?;
-            let mut out: Vec<u8> = Vec::new();
-            loop {
-                let Some(b) = self.peek() else {
-                    return Err(self.error("unterminated string"));
-                };
-                self.i += 1;
-                match b {
-                    b'"' => break,
-                    b'\\' => {
-                        let Some(e) = self.peek() else {
-                            return Err(self.error("unterminated string"));
-                        };
-                        self.i += 1;
-                        let c = match e {
-                            b'"' => '"',
-                            b'\\' => '\\',
-                            b'/' => '/',
-                            b'b' => '\u{8}',
-                            b'f' => '\u{c}',
-                            b'n' => '\n',
-                            b'r' => '\r',
-                            b't' => '\t',
-                            b'u' => self.unicode_escape()?,
-                            _ => return Err(self.error("unknown escape")),
-                        };
-                        let mut buf = [0u8; 4];
-                        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                    }
-                    0x00..=0x1f => return Err(self.error("control character in string")),
-                    _ => out.push(b),
-                }
-            }
-            // The input is a &str and escapes were encoded as UTF-8, so this cannot fail;
-            // still, no panics on input.
-            String::from_utf8(out).map_err(|_| self.error("invalid UTF-8 in string"))
-        }
-
-        /// After `\u`: four hex digits, or a surrogate pair `\uD8xx\uDCxx`.
-        fn unicode_escape(&mut self) -> Result<char, String> {
-            let hi = self.hex4()?;
-            let code = if (0xD800..0xDC00).contains(&hi) {
-                if !self.s[self.i..].starts_with(b"\\u") {
-                    return Err(self.error("lone surrogate"));
-                }
-                self.i += 2;
-                let lo = self.hex4()?;
-                if !(0xDC00..0xE000).contains(&lo) {
-                    return Err(self.error("bad surrogate pair"));
-                }
-                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-            } else {
-                hi
-            };
-            char::from_u32(code).ok_or_else(|| self.error("invalid \\u escape"))
-        }
-
-        fn hex4(&mut self) -> Result<u32, String> {
-            let digits = self
-                .s
-                .get(self.i..self.i + 4)
-                .ok_or_else(|| self.error("short \\u escape"))?;
-            let text = std::str::from_utf8(digits).map_err(|_| self.error("bad \\u escape"))?;
-            let v = u32::from_str_radix(text, 16).map_err(|_| self.error("bad \\u escape"))?;
-            if text.starts_with('+') || text.starts_with('-') {
-                return Err(self.error("bad \\u escape"));
-            }
-            self.i += 4;
-            Ok(v)
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn reads_nested_values_and_escapes() {
-            let v =
-                parse(r#" {"a\"b\u00e9\ud83d\ude00": [1, -2.5e3, true, null, {}], "c": "x\ny"} "#)
-                    .unwrap();
-            let Value::Object(f) = v else { panic!() };
-            assert_eq!(f[0].0, "a\"bé😀");
-            assert_eq!(
-                f[0].1,
-                Value::Array(vec![
-                    Value::Number("1".into()),
-                    Value::Number("-2.5e3".into()),
-                    Value::Bool(true),
-                    Value::Null,
-                    Value::Object(vec![])
-                ])
-            );
-            assert_eq!(f[1].1, Value::String("x\ny".into()));
-        }
-
-        #[test]
-        fn refuses_malformed_text() {
-            for bad in [
-                "",
-                "{",
-                "{\"a\"}",
-                "{\"a\":1,}",
-                "[1 2]",
-                "\"abc",
-                "\"\\q\"",
-                "\"\\u12\"",
-                "\"\\ud800\"",
-                "01x",
-                "-",
-                "1.",
-                "{\"a\":1,\"a\":2}",
-                "[1] 2",
-                "tru",
-                "\"\\u+123\"",
-            ] {
-                assert!(parse(bad).is_err(), "accepted {bad:?}");
-            }
-            let deep = "[".repeat(10_000);
-            assert!(parse(&deep).unwrap_err().contains("nested too deeply"));
-        }
-    }
 }
 
 #[cfg(test)]

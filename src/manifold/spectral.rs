@@ -27,6 +27,7 @@ use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
 use super::fuzzy::Csr;
+use crate::linalg::argmax;
 
 /// Start vectors per Krylov block: the largest eigenvalue multiplicity found reliably.
 const BLOCK: usize = 4;
@@ -345,13 +346,10 @@ fn dense_eigenpairs(a: &Csr, inv_sqrt_deg: &[f64], t: &[f64], nev: usize) -> Eig
 /// +1 or -1, making the entry of largest magnitude (the first of them) positive: an
 /// eigenvector's sign is arbitrary, this fixes it.
 fn sign_of_largest(u: &[f64]) -> f64 {
-    let mut best = 0.0f64;
-    for &x in u {
-        if x.abs() > best.abs() {
-            best = x;
-        }
+    match argmax(u.iter().map(|x| x.abs())) {
+        Some((i, _)) if u[i] < 0.0 => -1.0,
+        _ => 1.0,
     }
-    if best < 0.0 { -1.0 } else { 1.0 }
 }
 
 /// All eigenpairs of the symmetric (n, n) matrix `s` by cyclic Jacobi rotations: values

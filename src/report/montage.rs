@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use super::font;
 use super::raster::{Channels, Colour, GridLayout, Image, grid, save_png};
 use super::tiles::{self, ORIGINAL_TILE, Originals, Unreadable, grey_if_neutral};
-use crate::linalg::Matrix;
+use crate::linalg::{Matrix, argmax};
 use crate::{Error, Result};
 
 /// Members shown in a cluster's montage, and columns of its grid.
@@ -143,13 +143,10 @@ pub fn majority(members: &[usize], labels: &[usize]) -> Option<Majority> {
     for &i in members {
         *counts.entry(labels[i]).or_default() += 1;
     }
-    let (label, count) =
-        counts
-            .into_iter()
-            .fold(None, |best: Option<(usize, usize)>, (l, c)| match best {
-                Some((_, bc)) if bc >= c => best,
-                _ => Some((l, c)),
-            })?;
+    // In label order, so argmax's first of equal counts is the smaller label.
+    let counts: Vec<(usize, usize)> = counts.into_iter().collect();
+    let (i, count) = argmax(counts.iter().map(|&(_, c)| c))?;
+    let label = counts[i].0;
     Some(Majority {
         label,
         count,

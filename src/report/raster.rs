@@ -1,5 +1,5 @@
 //! A tiny raster image: 8-bit grey or RGB pixels, rectangles, lines, nearest-neighbour
-//! scaling, grid layout, and PNG output through the `png` crate. Just what montages and
+//! scaling, grid layout, and PNG output (through `format::png`). Just what montages and
 //! plots need; everything draws clipped, so nothing a caller draws off the edge can panic.
 
 use std::path::Path;
@@ -306,30 +306,18 @@ pub fn save_png(path: impl AsRef<Path>, img: &Image) -> Result<()> {
     crate::io::write_atomic(path, &bytes)
 }
 
-/// `img` as the bytes of an 8-bit grey or RGB PNG file.
+/// `img` as the bytes of an 8-bit grey or RGB PNG file ([`crate::format::png`], its
+/// settings for pictures).
 pub fn encode_png(img: &Image) -> Result<Vec<u8>> {
-    let too_big = || Error::invalid("image", "too large for PNG");
-    let (w, h) = (
-        u32::try_from(img.width).map_err(|_| too_big())?,
-        u32::try_from(img.height).map_err(|_| too_big())?,
-    );
-    if w == 0 || h == 0 {
-        return Err(Error::invalid("image", "a PNG must be at least 1x1 pixels"));
-    }
-    let mut bytes = Vec::new();
-    let mut encoder = png::Encoder::new(&mut bytes, w, h);
-    encoder.set_color(match img.channels {
-        Channels::Grey => png::ColorType::Grayscale,
-        Channels::Rgb => png::ColorType::Rgb,
-    });
-    encoder.set_depth(png::BitDepth::Eight);
-    let encoded = encoder.write_header().and_then(|mut writer| {
-        writer.write_image_data(&img.pixels)?;
-        writer.finish()
-    });
-    // Encoding into memory fails only on an internal inconsistency (pixel count).
-    encoded.map_err(|e| Error::invalid("image", format!("PNG encoding failed: {e}")))?;
-    Ok(bytes)
+    use crate::format::png::{Compression, encode};
+    encode(
+        &img.pixels,
+        img.width,
+        img.height,
+        img.channels.count(),
+        Compression::Default,
+    )
+    .map_err(|problem| Error::invalid("image", problem))
 }
 
 /// Reads an 8-bit grey or RGB PNG (as written by `save_png`); other kinds are an error.

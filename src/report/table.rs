@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::format::csv;
 use crate::metrics::Scores;
 use crate::{Error, Result};
 
@@ -133,7 +134,7 @@ pub enum Cell {
     Float(f64),
     /// Written with the given number of decimals.
     Fixed(f64, usize),
-    /// Quoted when it holds a comma, a quote or a line break (RFC 4180).
+    /// Quoted by the CSV writer when it holds a comma, a quote or a line break (RFC 4180).
     Text(String),
     /// Not measured at this row (e.g. accuracy on epochs where it is not computed).
     Empty,
@@ -145,21 +146,18 @@ impl Cell {
             Cell::Int(v) => v.to_string(),
             Cell::Float(v) => format!("{v:.DECIMALS$}"),
             Cell::Fixed(v, d) => format!("{v:.d$}"),
-            Cell::Text(s) if s.contains([',', '"', '\n', '\r']) => {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            }
             Cell::Text(s) => s.clone(),
             Cell::Empty => String::new(),
         }
     }
 }
 
-/// A small CSV file kept in memory and rewritten atomically on every `append`.
+/// A small CSV file kept in memory ([`csv::Writer`]) and rewritten atomically on every
+/// `append`.
 #[derive(Clone, Debug)]
 pub struct CsvLog {
     path: PathBuf,
-    columns: usize,
-    text: String,
+    csv: csv::Writer,
 }
 
 impl CsvLog {
@@ -167,22 +165,15 @@ impl CsvLog {
     pub fn new(path: impl AsRef<Path>, columns: &[&str]) -> Self {
         CsvLog {
             path: path.as_ref().to_path_buf(),
-            columns: columns.len(),
-            text: format!("{}\n", columns.join(",")),
+            csv: csv::Writer::new(columns),
         }
     }
 
     /// Adds a row in memory only.
     #[track_caller]
     pub fn push(&mut self, cells: &[Cell]) {
-        assert_eq!(
-            cells.len(),
-            self.columns,
-            "row width differs from the header"
-        );
         let row: Vec<String> = cells.iter().map(Cell::render).collect();
-        self.text.push_str(&row.join(","));
-        self.text.push('\n');
+        self.csv.row(&row);
     }
 
     /// Adds a row and rewrites the file.
@@ -193,13 +184,15 @@ impl CsvLog {
 
     /// Writes the header and every row so far, atomically.
     pub fn save(&self) -> Result<()> {
-        crate::io::write_atomic(&self.path, self.text.as_bytes())
+        crate::io::write_atomic(&self.path, self.csv.text().as_bytes())
     }
 
     /// Reopens a log an earlier (interrupted) run wrote, for `--resume`: the header must be
     /// `columns`; the rows for which `keep` is true are kept (rows after the checkpoint are
     /// dropped, they will be written again) and returned split into cells. A missing file
-    /// gives an empty log.
+    /// gives an empty log. Read through the crate's CSV reader, so a log that a spreadsheet
+    /// saved again (CRLF, a byte-order mark) reopens too; the kept rows are written back as
+    /// this program writes them.
     pub fn reopen(
         path: impl AsRef<Path>,
         columns: &[&str],
@@ -207,42 +200,34 @@ impl CsvLog {
     ) -> Result<(Self, Vec<Vec<String>>)> {
         let path = path.as_ref();
         let mut log = CsvLog::new(path, columns);
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((log, Vec::new())),
             Err(e) => return Err(Error::io(path, e)),
         };
-        let mut lines = text.lines();
-        let header = lines.next().unwrap_or("");
-        if header != columns.join(",") {
+        let expected = columns.join(",");
+        let mut reader = csv::Reader::new(path, &bytes)?;
+        let header = reader.header(&format!("the header `{expected}`"))?;
+        if !header.is(columns) {
             return Err(Error::data_row(
                 path,
-                1,
-                format!("header `{header}`, expected `{}`", columns.join(",")),
+                header.line,
+                format!("header `{}`, expected `{expected}`", header.names.join(",")),
             ));
         }
         let mut kept = Vec::new();
-        for (i, line) in lines.enumerate() {
-            // These logs hold numbers only, so a comma always separates cells.
-            let cells: Vec<&str> = line.split(',').collect();
-            if cells.len() != columns.len() {
-                return Err(Error::data_row(
-                    path,
-                    i + 2,
-                    format!("{} cells, expected {}", cells.len(), columns.len()),
-                ));
-            }
+        while let Some(row) = reader.row(&header)? {
+            let cells: Vec<&str> = row.fields.iter().map(String::as_str).collect();
             if keep(&cells) {
-                log.text.push_str(line);
-                log.text.push('\n');
-                kept.push(cells.iter().map(|c| c.to_string()).collect());
+                log.csv.row(&row.fields);
+                kept.push(row.fields);
             }
         }
         Ok((log, kept))
     }
 
     pub fn text(&self) -> &str {
-        &self.text
+        self.csv.text()
     }
 
     pub fn path(&self) -> &Path {
@@ -408,4 +393,64 @@ fn parse_cell<T: std::str::FromStr>(path: &Path, row: &[String], column: usize) 
             ),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reopen_keeps_the_rows_up_to_the_checkpoint_and_writes_them_back_as_written() {
+        let dir = std::env::temp_dir().join(format!("deepcluster-csvlog-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("pretrain_log.csv");
+        let columns = ["epoch", "loss", "acc", "nmi"];
+
+        let mut log = CsvLog::new(&path, &columns);
+        log.append(&[Cell::Int(1), Cell::Float(0.5), Cell::Empty, Cell::Empty])
+            .unwrap();
+        log.append(&[
+            Cell::Int(2),
+            Cell::Float(0.25),
+            Cell::Float(0.75),
+            Cell::Float(0.125),
+        ])
+        .unwrap();
+        let written = log.text().to_string();
+        assert_eq!(
+            written,
+            "epoch,loss,acc,nmi\n1,0.500000,,\n2,0.250000,0.750000,0.125000\n"
+        );
+
+        // Rows after the checkpoint (epoch 2) are dropped; the kept text is what was written.
+        let (again, rows) = CsvLog::reopen(&path, &columns, |c| c[0] == "1").unwrap();
+        assert_eq!(again.text(), "epoch,loss,acc,nmi\n1,0.500000,,\n");
+        assert_eq!(rows, vec![vec!["1", "0.500000", "", ""]]);
+
+        // A spreadsheet's re-save (byte-order mark, CRLF) reopens to the same rows and text.
+        let saved_again = format!("\u{feff}{}", written.replace('\n', "\r\n"));
+        std::fs::write(&path, saved_again).unwrap();
+        let (resaved, _) = CsvLog::reopen(&path, &columns, |_| true).unwrap();
+        assert_eq!(resaved.text(), written);
+
+        let refused = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            let e = CsvLog::reopen(&path, &columns, |_| true).unwrap_err();
+            e.to_string()
+                .strip_prefix(&format!("{}, ", path.display()))
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            refused("epoch,loss\n1,0.5\n"),
+            "line 1: header `epoch,loss`, expected `epoch,loss,acc,nmi`"
+        );
+        assert_eq!(
+            refused("epoch,loss,acc,nmi\n1,0.5,,\n2,0.25\n"),
+            "line 3: 2 fields, but the header has 4"
+        );
+        let (missing, rows) = CsvLog::reopen(dir.join("absent.csv"), &columns, |_| true).unwrap();
+        assert_eq!((missing.text(), rows.len()), ("epoch,loss,acc,nmi\n", 0));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -104,17 +104,6 @@ impl<'a> Centres<'a> {
     }
 }
 
-/// The index of the smallest score (the first on ties) and that score.
-pub(super) fn nearest(scores: &[f32]) -> (usize, f32) {
-    let mut best = (0, scores[0]);
-    for (j, &s) in scores.iter().enumerate().skip(1) {
-        if s < best.1 {
-            best = (j, s);
-        }
-    }
-    best
-}
-
 /// Squared distances from every point to the points `rows` of the data: (N, rows.len()).
 pub(super) fn sq_distances_to_rows(points: &Points<'_>, rows: &[usize]) -> Vec<f32> {
     let d = points.x.cols();

@@ -51,10 +51,10 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rayon::prelude::*;
 
-use crate::linalg::{MatRef, Matrix};
+use crate::linalg::{MatRef, Matrix, argmin};
 use crate::{Error, Result};
 
-use distances::{Centres, Points, exact_inertia, for_each_chunk, nearest, sq_distances};
+use distances::{Centres, Points, exact_inertia, for_each_chunk, sq_distances};
 use lloyd::lloyd;
 use plus_plus::kmeans_plus_plus;
 
@@ -138,18 +138,9 @@ impl KMeansParams {
         let Some(runs) = lloyd(&points, seeds, self.max_iter, tol, stop) else {
             return Ok(None);
         };
-        // The lowest inertia; strictly lower, so on a tie the earlier restart stays, as in
-        // scikit-learn.
-        let mut best = runs
-            .into_iter()
-            .reduce(|best, run| {
-                if run.inertia < best.inertia {
-                    run
-                } else {
-                    best
-                }
-            })
-            .expect("n_init >= 1 was validated");
+        // The lowest inertia; on a tie the earlier restart stays, as in scikit-learn.
+        let (r, _) = argmin(runs.iter().map(|run| run.inertia)).unwrap_or((0, 0.0));
+        let mut best = runs.into_iter().nth(r).expect("n_init >= 1 was validated");
         // Label the points through the same (single-model) GEMM path as `predict`, so that
         // `labels == predict(x)` holds bit for bit; the runs' own last E-step went through
         // the stacked GEMM, which may round ties differently.
@@ -218,7 +209,7 @@ impl KMeans {
                         .take(x_chunk.rows())
                         .enumerate()
                     {
-                        labels[i0 + i] = nearest(row).0;
+                        labels[i0 + i] = argmin(row.iter().copied()).map_or(0, |(j, _)| j);
                     }
                 });
             });

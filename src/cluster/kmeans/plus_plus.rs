@@ -8,7 +8,7 @@ use rand::Rng;
 use rand::rngs::StdRng;
 use rayon::prelude::*;
 
-use crate::linalg::Matrix;
+use crate::linalg::{Matrix, argmin};
 
 use super::distances::{Points, sq_distances_to_rows};
 
@@ -70,19 +70,15 @@ pub(super) fn kmeans_plus_plus(points: &Points<'_>, k: usize, rngs: &mut [StdRng
             .enumerate()
             .for_each(|(r, ((closest, potential), seeds))| {
                 // The potential if each candidate were added; keep the lowest (first on ties).
-                let mut best = (0, f64::INFINITY);
-                for t in 0..trials {
+                let potentials = (0..trials).map(|t| {
                     let col = r * trials + t;
-                    let pot: f64 = closest
+                    closest
                         .iter()
                         .enumerate()
                         .map(|(i, &dd)| dd.min(dist[i * width + col] as f64))
-                        .sum();
-                    if pot < best.1 {
-                        best = (t, pot);
-                    }
-                }
-                let (t, pot) = best;
+                        .sum::<f64>()
+                });
+                let (t, pot) = argmin(potentials).unwrap_or((0, f64::INFINITY));
                 let col = r * trials + t;
                 for (i, dd) in closest.iter_mut().enumerate() {
                     *dd = dd.min(dist[i * width + col] as f64);

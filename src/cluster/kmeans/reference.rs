@@ -6,7 +6,7 @@
 //! clusters, and moves each centre to the mean of its points (M-step). It is O(N k D) per
 //! iteration and single-threaded: for tests and small data only.
 
-use crate::linalg::{MatRef, Matrix};
+use crate::linalg::{MatRef, Matrix, argmin};
 
 use super::KMeans;
 use super::distances::exact_sq_distance;
@@ -119,14 +119,8 @@ pub fn reference_lloyd(x: MatRef<'_>, seeds: &Matrix, max_iter: usize, tol: f32)
 fn assign_exact(x: MatRef<'_>, c: &Matrix) -> Vec<usize> {
     (0..x.rows())
         .map(|i| {
-            let mut best = (f64::INFINITY, 0);
-            for j in 0..c.rows() {
-                let dist = exact_sq_distance(x.row(i), c.row(j));
-                if dist < best.0 {
-                    best = (dist, j);
-                }
-            }
-            best.1
+            let distances = (0..c.rows()).map(|j| exact_sq_distance(x.row(i), c.row(j)));
+            argmin(distances).map_or(0, |(j, _)| j)
         })
         .collect()
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::Result;
-use crate::cluster::dec::{ALPHA, SelfTrained, argmax_rows};
+use crate::cluster::dec::{ALPHA, SelfTrained};
 use crate::cluster::{Dec, DecParams, DecState, Stop, TargetUpdate};
 use crate::data::augment::Augmenter;
 use crate::experiment::augmentation::{self, Phase};
@@ -22,6 +22,7 @@ use crate::experiment::methods::{Clustering, Pretrained};
 use crate::experiment::{Context, Schedule, interrupted};
 use crate::io::weights;
 use crate::linalg::Matrix;
+use crate::linalg::argmax_rows;
 use crate::metrics::{self, Scores};
 use crate::report::html::Figure;
 use crate::report::plot::{Series, line_chart};

@@ -12,7 +12,7 @@ use std::time::Instant;
 use crate::Result;
 use crate::cluster::{KMeans, KMeansParams};
 use crate::experiment::Context;
-use crate::linalg::Matrix;
+use crate::linalg::{Matrix, argmin};
 use crate::manifold::{Umap, UmapParams};
 use crate::nn::Autoencoder;
 
@@ -136,11 +136,7 @@ pub fn nearest_centre(model: &KMeans, features: &Matrix) -> (Vec<usize>, Vec<f32
     let mut assignment = Vec::with_capacity(distances.rows());
     let mut confidence = Vec::with_capacity(distances.rows());
     for row in distances.iter_rows() {
-        let (j, d) =
-            row.iter().enumerate().fold(
-                (0, f32::INFINITY),
-                |best, (j, &d)| if d < best.1 { (j, d) } else { best },
-            );
+        let (j, d) = argmin(row.iter().copied()).unwrap_or((0, f32::INFINITY));
         assignment.push(j);
         confidence.push(-d);
     }

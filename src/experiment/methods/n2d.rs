@@ -12,12 +12,12 @@
 
 use std::path::Path;
 
-use crate::cluster::dec::argmax_rows;
 use crate::cluster::gmm::Covariance;
 use crate::cluster::{GaussianMixture, GaussianMixtureParams};
 use crate::experiment::methods::{Clustering, Pretrained};
 use crate::experiment::{Context, choose_k};
 use crate::io::safetensors::{self, SafeTensors};
+use crate::linalg::argmax_rows;
 use crate::linalg::{MatRef, Matrix};
 use crate::manifold::{Umap, UmapParams};
 use crate::report::html::Figure;
