@@ -6,7 +6,8 @@
 //! Read the core first, in the order its ideas build on each other:
 //!
 //! 1. [`linalg`]: `Matrix`, and `gemm_naive`, the triple loop every product means.
-//! 2. [`nn`]: dense layers, activations, losses, optimisers and the stacked autoencoder,
+//! 2. [`nn`]: dense layers, activations, losses, optimisers, the one parameter protocol
+//!    (`Parameters`) and the stacked autoencoder,
 //!    each layer's forward and backward side by side; DEC's soft assignment.
 //! 3. [`cluster`]: K-Means++ (`kmeans`), then Deep Embedded Clustering (`dec`).
 //! 4. [`metrics`]: NMI, accuracy through the Hungarian algorithm, ARI.

@@ -9,7 +9,7 @@ use std::ops::ControlFlow;
 use deepcluster::cluster::{Dec, DecParams, DecState, KMeansParams, Stop, TargetUpdate};
 use deepcluster::linalg::Matrix;
 use deepcluster::metrics;
-use deepcluster::nn::{Activation, Init, Mlp, kl_divergence};
+use deepcluster::nn::{Activation, Init, Mlp, Parameters, kl_divergence};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

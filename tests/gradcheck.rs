@@ -16,16 +16,15 @@
 //! functions (a missing factor 2, a flipped sign, a missing term, a sum for a mean) and
 //! passed to the checker in place of the crate's, and assert that each one is rejected.
 
-use deepcluster::cluster::dec::SelfTrained;
 use deepcluster::cluster::idec::{
     CombineCodeGradients, Idec, IdecWorkspace, combine_code_gradients,
 };
 use deepcluster::linalg::Matrix;
 use deepcluster::nn::{
-    Activation, AeWorkspace, Autoencoder, Init, activation_backward, activation_forward,
-    dec_loss_backward, dense_backward, dense_forward, kl_divergence, kl_divergence_backward,
-    mse_backward, mse_forward, soft_assignment_backward, soft_assignment_forward,
-    target_distribution,
+    Activation, AeWorkspace, Autoencoder, Init, Parameters, activation_backward,
+    activation_forward, dec_loss_backward, dense_backward, dense_forward, kl_divergence,
+    kl_divergence_backward, mse_backward, mse_forward, soft_assignment_backward,
+    soft_assignment_forward, target_distribution,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -541,7 +540,7 @@ fn check_idec_with(combine: CombineCodeGradients, group: IdecGroup, name: &'stat
         .collect();
     shapes.push(idec.dec.centres.shape());
     let (params, grads): (Vec<Vec<f64>>, Vec<Vec<f32>>) = idec
-        .params_mut(&ws)
+        .params_mut()
         .iter()
         .map(|p| (p.value.iter().map(|&v| v as f64).collect(), p.grad.to_vec()))
         .unzip();

@@ -10,7 +10,7 @@ use std::ops::ControlFlow;
 use deepcluster::cluster::{DecState, Idec, IdecParams, KMeansParams, Stop, TargetUpdate};
 use deepcluster::linalg::Matrix;
 use deepcluster::metrics;
-use deepcluster::nn::{Activation, Autoencoder, Init, kl_divergence, mse_forward};
+use deepcluster::nn::{Activation, Autoencoder, Init, Parameters, kl_divergence, mse_forward};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 

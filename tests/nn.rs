@@ -9,8 +9,8 @@ use deepcluster::Error;
 use deepcluster::linalg::Matrix;
 use deepcluster::nn::{
     Activation, Adam, AeWorkspace, Autoencoder, EpochReport, FitConfig, Init, Mlp, Nesterov,
-    Optimizer, Param, Sgd, Workspace, kl_divergence, soft_assignment_forward, target_distribution,
-    tensor_shape,
+    Optimizer, Param, Parameters, Sgd, Workspace, kl_divergence, soft_assignment_forward,
+    target_distribution, tensor_shape,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

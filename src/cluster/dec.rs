@@ -31,8 +31,9 @@ use crate::cluster::{KMeans, KMeansParams};
 use crate::data::augment::Augmenter;
 use crate::linalg::{MatMut, MatRef, Matrix, argmax_rows};
 use crate::nn::{
-    Mlp, Nesterov, Optimizer, Param, Sgd, Workspace, dec_loss_backward, kl_divergence,
-    soft_assignment_forward, target_distribution,
+    Activation, Mlp, Nesterov, Optimizer, Parameters, Sgd, TensorSource, Workspace,
+    dec_loss_backward, kl_divergence, soft_assignment_forward, stack_activations,
+    target_distribution,
 };
 use crate::{Error, Result};
 
@@ -100,6 +101,8 @@ pub struct Dec {
     pub centres: Matrix,
     /// The Student's t kernel's degrees of freedom (eq. 1).
     pub alpha: f32,
+    /// dL/dmu (K, D) of the last batch, beside mu as a Dense layer keeps dW beside W.
+    pub dcentres: Matrix,
 }
 
 /// Where a DEC run stands; everything a checkpoint needs besides the model, so that a
@@ -161,7 +164,11 @@ pub enum Stop {
 }
 
 impl Dec {
-    /// Wraps an encoder (d0 -> D), centres mu (K, D) and alpha.
+    /// The name of the centres among DEC's tensors (the encoder's come first).
+    pub const CENTRES: &str = "centres";
+
+    /// Wraps an encoder (d0 -> D), centres mu (K, D) and alpha; panics when the shapes
+    /// disagree (a programming error here; a file goes through `from_parts`).
     #[track_caller]
     pub fn new(encoder: Mlp, centres: Matrix, alpha: f32) -> Self {
         assert_eq!(
@@ -171,11 +178,71 @@ impl Dec {
             centres.shape(),
             encoder.output_dim()
         );
+        let dcentres = Matrix::zeros(centres.rows(), centres.cols());
         Dec {
             encoder,
             centres,
             alpha,
+            dcentres,
         }
+    }
+
+    /// [`Dec::new`] as an error instead of a panic: at least one centre, of the
+    /// encoder's output width, and alpha a positive number.
+    pub fn from_parts(encoder: Mlp, centres: Matrix, alpha: f32) -> Result<Self> {
+        if centres.rows() == 0 || centres.cols() != encoder.output_dim() {
+            return Err(Error::invalid(
+                Self::CENTRES,
+                format!(
+                    "shape {:?}, expected (K, {}) with K at least 1",
+                    centres.shape(),
+                    encoder.output_dim()
+                ),
+            ));
+        }
+        if !(alpha > 0.0 && alpha.is_finite()) {
+            return Err(Error::invalid("DEC alpha", "must be a positive number"));
+        }
+        Ok(Dec::new(encoder, centres, alpha))
+    }
+
+    /// The DEC model of an encoder `dims` (ReLU inside, `code` on the code layer) and K
+    /// centres whose tensors `source` holds under `prefix` + the names `visit` gives
+    /// ("0.weight", ..., "centres").
+    pub fn from_source(
+        source: &mut dyn TensorSource,
+        prefix: &str,
+        dims: &[usize],
+        code: Activation,
+        (k, alpha): (usize, f32),
+    ) -> Result<Self> {
+        let layers = dims.len().saturating_sub(1);
+        let encoder = Mlp::from_source(source, prefix, dims, &stack_activations(layers, code))?;
+        let centres = Dec::centres_from_source(source, prefix, k, encoder.output_dim())?;
+        Dec::from_parts(encoder, centres, alpha)
+    }
+
+    /// The centres (K, D) under `prefix` + "centres".
+    pub fn centres_from_source(
+        source: &mut dyn TensorSource,
+        prefix: &str,
+        k: usize,
+        d: usize,
+    ) -> Result<Matrix> {
+        source.matrix(&format!("{prefix}{}", Self::CENTRES), k, d)
+    }
+
+    /// The walk's last entry: ("centres", mu (K, D), dL/dmu).
+    pub(crate) fn visit_centres<'a>(
+        &'a self,
+        prefix: &str,
+        f: &mut dyn FnMut(String, &'a Matrix, &'a Matrix),
+    ) {
+        f(
+            format!("{prefix}{}", Self::CENTRES),
+            &self.centres,
+            &self.dcentres,
+        );
     }
 
     /// The paper's initialisation (section 3.2): embed the fit set and take the centres of
@@ -260,7 +327,7 @@ impl Dec {
 /// loss on one batch against that batch's rows of the target P. DEC itself (loss
 /// KL(P || Q)) is one; IDEC (`cluster::idec`, KL plus the decoder's reconstruction) is
 /// the other.
-pub trait SelfTrained {
+pub trait SelfTrained: Parameters {
     /// The buffers of one step, allocated once per run.
     type Workspace;
     /// The phase's name in errors ("DEC", "IDEC").
@@ -273,18 +340,14 @@ pub trait SelfTrained {
     /// p_b (b, K), and returns the loss. Updates nothing.
     fn batch_gradient(&mut self, ws: &mut Self::Workspace, x_b: MatRef<'_>, p_b: MatRef<'_>)
     -> f32;
-
-    /// Every parameter with its gradient from the last `batch_gradient`, in a fixed order.
-    fn params_mut<'a>(&'a mut self, ws: &'a Self::Workspace) -> Vec<Param<'a>>;
 }
 
-/// DEC's step buffers: z, q, dz are (B, D) or (B, K); dmu is (K, D).
+/// DEC's step buffers: z, q, dz are (B, D) or (B, K).
 pub struct DecWorkspace {
     encoder: Workspace,
     z: Matrix,
     q: Matrix,
     dz: Matrix,
-    dmu: Matrix,
 }
 
 impl DecWorkspace {
@@ -296,7 +359,6 @@ impl DecWorkspace {
             z: Matrix::zeros(batch_size, d),
             q: Matrix::zeros(batch_size, k),
             dz: Matrix::zeros(batch_size, d),
-            dmu: Matrix::zeros(k, d),
         }
     }
 }
@@ -328,7 +390,7 @@ impl SelfTrained for Dec {
         let mut dz_b = MatMut::from_slice(&mut ws.dz.as_mut_slice()[..b * d], b, d);
         dec_loss_backward(
             dz_b.reborrow(),
-            &mut ws.dmu,
+            &mut self.dcentres,
             p_b,
             q_b,
             z_b,
@@ -338,15 +400,28 @@ impl SelfTrained for Dec {
         self.encoder.backward(&mut ws.encoder, dz_b.as_ref());
         loss
     }
+}
 
-    /// The encoder's weights, then the centres.
-    fn params_mut<'a>(&'a mut self, ws: &'a DecWorkspace) -> Vec<Param<'a>> {
-        let mut all: Vec<Param<'_>> = self.encoder.params_mut();
-        all.push(Param {
-            value: self.centres.as_mut_slice(),
-            grad: ws.dmu.as_slice(),
-        });
-        all
+impl Parameters for Dec {
+    /// The encoder's tensors ("0.weight", ...), then the centres ("centres").
+    fn visit<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(String, &'a Matrix, &'a Matrix)) {
+        self.encoder.visit(prefix, f);
+        self.visit_centres(prefix, f);
+    }
+
+    fn visit_mut<'a>(
+        &'a mut self,
+        prefix: &str,
+        f: &mut dyn FnMut(String, &'a mut Matrix, &'a Matrix),
+    ) {
+        let Dec {
+            encoder,
+            centres,
+            dcentres,
+            ..
+        } = self;
+        encoder.visit_mut(prefix, f);
+        f(format!("{prefix}{}", Self::CENTRES), centres, dcentres);
     }
 }
 
@@ -467,7 +542,7 @@ pub fn self_train<M: SelfTrained>(
             });
         }
         // update: one SGD step over every parameter together
-        state.optimizer.step(&mut model.params_mut(ws));
+        state.optimizer.step(&mut model.params_mut());
         state.iter += 1;
         if stop() {
             return Ok(Stop::Interrupted);

@@ -29,8 +29,8 @@ use crate::cluster::dec::{Dec, DecParams, DecState, SelfTrained, Stop, TargetUpd
 use crate::data::augment::Augmenter;
 use crate::linalg::{MatMut, MatRef, Matrix};
 use crate::nn::{
-    Autoencoder, Mlp, Param, Workspace, dec_loss_backward, kl_divergence, mse_backward,
-    mse_forward, soft_assignment_forward,
+    Activation, Autoencoder, Mlp, Parameters, TensorSource, Workspace, dec_loss_backward,
+    kl_divergence, mse_backward, mse_forward, soft_assignment_forward,
 };
 use crate::{Error, Result};
 
@@ -97,6 +97,32 @@ impl Idec {
             dec: Dec::new(ae.encoder, centres, alpha),
             decoder: ae.decoder,
         }
+    }
+
+    /// [`Idec::new`] as an error instead of a panic (see `Dec::from_parts`).
+    pub fn from_parts(ae: Autoencoder, centres: Matrix, alpha: f32) -> Result<Self> {
+        let Autoencoder { encoder, decoder } = ae;
+        let ae = Autoencoder::from_parts(encoder, decoder)?;
+        let dec = Dec::from_parts(ae.encoder, centres, alpha)?;
+        Ok(Idec {
+            dec,
+            decoder: ae.decoder,
+        })
+    }
+
+    /// The IDEC model of an autoencoder `dims` (activations as in `Autoencoder::new`) and K
+    /// centres whose tensors `source` holds under `prefix` + the names `visit` gives
+    /// ("encoder.0.weight", ..., "decoder.0.weight", ..., "centres").
+    pub fn from_source(
+        source: &mut dyn TensorSource,
+        prefix: &str,
+        dims: &[usize],
+        (code, output): (Activation, Activation),
+        (k, alpha): (usize, f32),
+    ) -> Result<Self> {
+        let ae = Autoencoder::from_source(source, prefix, dims, code, output)?;
+        let centres = Dec::centres_from_source(source, prefix, k, ae.encoder.output_dim())?;
+        Idec::from_parts(ae, centres, alpha)
     }
 
     /// K, the number of clusters.
@@ -196,7 +222,7 @@ impl Idec {
         let mut dz_b = MatMut::from_slice(&mut ws.dz.as_mut_slice()[..b * d], b, d);
         dec_loss_backward(
             dz_b.reborrow(),
-            &mut ws.dmu,
+            &mut dec.dcentres,
             p_b,
             q_b,
             z_b,
@@ -206,7 +232,7 @@ impl Idec {
         // the weighted sum, then through the encoder
         combine(
             &mut ws.dz.as_mut_slice()[..b * d],
-            ws.dmu.as_mut_slice(),
+            dec.dcentres.as_mut_slice(),
             &dz_reconstruction.as_slice()[..b * d],
             ws.gamma,
         );
@@ -237,7 +263,7 @@ pub fn combine_code_gradients(
     }
 }
 
-/// IDEC's step buffers: z, q, dz are (B, D) or (B, K); dx_hat is (B, d0); dmu is (K, D).
+/// IDEC's step buffers: z, q, dz are (B, D) or (B, K); dx_hat is (B, d0).
 pub struct IdecWorkspace {
     encoder: Workspace,
     decoder: Workspace,
@@ -245,7 +271,6 @@ pub struct IdecWorkspace {
     q: Matrix,
     dz: Matrix,
     dx_hat: Matrix,
-    dmu: Matrix,
     gamma: f32,
     /// (L_c, L_r) of the last batch.
     last: (f32, f32),
@@ -262,7 +287,6 @@ impl IdecWorkspace {
             q: Matrix::zeros(batch_size, k),
             dz: Matrix::zeros(batch_size, d),
             dx_hat: Matrix::zeros(batch_size, idec.decoder.output_dim()),
-            dmu: Matrix::zeros(k, d),
             gamma,
             last: (f32::NAN, f32::NAN),
         }
@@ -285,15 +309,33 @@ impl SelfTrained for Idec {
     fn batch_gradient(&mut self, ws: &mut IdecWorkspace, x_b: MatRef<'_>, p_b: MatRef<'_>) -> f32 {
         self.batch_gradient_with(ws, x_b, p_b, combine_code_gradients)
     }
+}
 
-    /// The encoder's weights, the decoder's, then the centres.
-    fn params_mut<'a>(&'a mut self, ws: &'a IdecWorkspace) -> Vec<Param<'a>> {
-        let mut all: Vec<Param<'_>> = self.dec.encoder.params_mut();
-        all.extend(self.decoder.params_mut());
-        all.push(Param {
-            value: self.dec.centres.as_mut_slice(),
-            grad: ws.dmu.as_slice(),
-        });
-        all
+impl Parameters for Idec {
+    /// The encoder's tensors ("encoder.0.weight", ...), the decoder's ("decoder.0.weight",
+    /// ...), then the centres ("centres"): `idec.safetensors`'s names, and SGD's order.
+    fn visit<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(String, &'a Matrix, &'a Matrix)) {
+        let encoder = format!("{prefix}{}", Autoencoder::ENCODER);
+        self.dec.encoder.visit(&encoder, f);
+        let decoder = format!("{prefix}{}", Autoencoder::DECODER);
+        self.decoder.visit(&decoder, f);
+        self.dec.visit_centres(prefix, f);
+    }
+
+    fn visit_mut<'a>(
+        &'a mut self,
+        prefix: &str,
+        f: &mut dyn FnMut(String, &'a mut Matrix, &'a Matrix),
+    ) {
+        let Idec { dec, decoder } = self;
+        let Dec {
+            encoder,
+            centres,
+            dcentres,
+            ..
+        } = dec;
+        encoder.visit_mut(&format!("{prefix}{}", Autoencoder::ENCODER), f);
+        decoder.visit_mut(&format!("{prefix}{}", Autoencoder::DECODER), f);
+        f(format!("{prefix}{}", Dec::CENTRES), centres, dcentres);
     }
 }

@@ -11,6 +11,12 @@
 //! - During IDEC: the same, with the decoder (`phase` `idec`, the model as in
 //!   `idec.safetensors`). SGD's learning rate and momentum come from the schedule.
 //!
+//! The model's tensors and the optimiser's state follow the one parameter protocol
+//! (`nn::Parameters`): the model is saved under its walk's names and built back from
+//! them, and state tensor `optim.*.i` belongs to tensor i of that walk, the order the
+//! optimiser steps. Loading refuses a missing tensor, one of another shape, and one that
+//! is not part of the checkpoint, naming it.
+//!
 //! The run's own command line is kept in the metadata, so `--resume DIR` needs nothing
 //! else, with the run's identity (`run_id`, see `identity`) and its data folder and
 //! `--ae-weights` file as canonical paths (so that `--resume` works from any folder).
@@ -22,9 +28,9 @@ use crate::cluster::{Dec, DecParams, DecState, Idec};
 use crate::experiment::identity::{self, RunId};
 use crate::experiment::schedule::{Schedule, TrainOptimizer};
 use crate::io::safetensors::{self, SafeTensors};
-use crate::io::weights::{self, Tensors};
+use crate::io::weights::{self, FileTensors, Tensors};
 use crate::linalg::Matrix;
-use crate::nn::{Autoencoder, MidEpoch};
+use crate::nn::{Autoencoder, MidEpoch, Parameters};
 use crate::{Error, Result};
 
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
@@ -154,16 +160,39 @@ fn args_metadata(args: &[String]) -> (String, String) {
     ("args".to_string(), args.join("\n"))
 }
 
+/// State i of an optimiser as tensor `prefix.i` of shape [len]: the state of tensor i of
+/// the model's `Parameters` walk.
 fn push_state<'a>(tensors: &mut Tensors<'a>, prefix: &str, state: &'a [Vec<f32>]) {
     for (i, s) in state.iter().enumerate() {
         tensors.push((format!("{prefix}.{i}"), vec![s.len()], s.as_slice()));
     }
 }
 
-/// Reads `prefix.0`, `prefix.1`, ... while they exist.
-fn read_state(file: &SafeTensors, prefix: &str) -> Vec<Vec<f32>> {
-    (0..)
-        .map_while(|i| file.get(&format!("{prefix}.{i}")).map(|t| t.data.clone()))
+/// The lengths of `model`'s parameter tensors in its walk's order: those of the
+/// optimiser state it is stepped with.
+fn state_lengths(model: &impl Parameters) -> Vec<usize> {
+    model
+        .named_params()
+        .iter()
+        .map(|(_, m)| m.as_slice().len())
+        .collect()
+}
+
+/// `prefix.0`, `prefix.1`, ..., one per parameter tensor with its length (`lengths`), or
+/// none at all (a state not allocated yet: before the first step) unless `required`.
+fn read_state(
+    source: &mut FileTensors<'_>,
+    prefix: &str,
+    lengths: &[usize],
+    required: bool,
+) -> Result<Vec<Vec<f32>>> {
+    if !required && source.file().get(&format!("{prefix}.0")).is_none() {
+        return Ok(Vec::new());
+    }
+    lengths
+        .iter()
+        .enumerate()
+        .map(|(i, &len)| Ok(source.require(&format!("{prefix}.{i}"), &[len])?.to_vec()))
         .collect()
 }
 
@@ -270,6 +299,7 @@ pub fn load(
         saved_path(identity::DATA_DIR_KEY),
         saved_path(identity::AE_WEIGHTS_KEY),
     );
+    let mut source = FileTensors::new(&path, &file);
     let checkpoint = match file.metadata("phase") {
         Some("pretrain") => {
             let epoch = number(&path, &file, "epoch")? as usize;
@@ -280,18 +310,17 @@ pub fn load(
                     loss_total: f64::from_bits(number(&path, &file, "mid_loss_total_bits")?),
                 }),
             };
-            let ae = weights::autoencoder_from(&path, &file, "model.")?;
+            let ae = weights::read_autoencoder(&mut source, "model.")?;
+            let lengths = state_lengths(&ae);
             match (&mut optimizer, file.metadata("optimizer")) {
                 (TrainOptimizer::Adam(adam), Some("adam")) => {
                     let iterations = number(&path, &file, "adam_iterations")?;
-                    adam.set_state(
-                        iterations,
-                        read_state(&file, "optim.m"),
-                        read_state(&file, "optim.v"),
-                    );
+                    let m = read_state(&mut source, "optim.m", &lengths, false)?;
+                    let v = read_state(&mut source, "optim.v", &lengths, !m.is_empty())?;
+                    adam.set_state(iterations, m, v);
                 }
                 (TrainOptimizer::Sgd(sgd), Some("sgd")) => {
-                    sgd.set_velocity(read_state(&file, "optim.velocity"))
+                    sgd.set_velocity(read_state(&mut source, "optim.velocity", &lengths, false)?)
                 }
                 _ => {
                     return Err(Error::data(
@@ -300,7 +329,6 @@ pub fn load(
                     ));
                 }
             }
-            check_state_lengths(&path, &optimizer, &ae)?;
             Checkpoint::Pretrain {
                 epoch,
                 mid,
@@ -310,17 +338,15 @@ pub fn load(
             }
         }
         Some("dec") => {
-            let dec = weights::dec_from(&path, &file)?;
-            let sizes = parameter_sizes(dec.encoder.named_params(), &dec);
-            let state = self_training_state(&path, &file, &dec, &dec_params, sizes)?;
+            let dec = weights::read_dec(&mut source)?;
+            let lengths = state_lengths(&dec);
+            let state = self_training_state(&mut source, &dec, &dec_params, &lengths)?;
             Checkpoint::Dec { dec, state, run_id }
         }
         Some("idec") => {
-            let idec = weights::idec_from(&path, &file)?;
-            let mut named = idec.dec.encoder.named_params();
-            named.extend(idec.decoder.named_params());
-            let sizes = parameter_sizes(named, &idec.dec);
-            let state = self_training_state(&path, &file, &idec.dec, &dec_params, sizes)?;
+            let idec = weights::read_idec(&mut source)?;
+            let lengths = state_lengths(&idec);
+            let state = self_training_state(&mut source, &idec.dec, &dec_params, &lengths)?;
             Checkpoint::Idec {
                 idec,
                 state,
@@ -334,6 +360,7 @@ pub fn load(
             ));
         }
     };
+    source.finish()?;
     Ok(Saved {
         args,
         checkpoint,
@@ -342,27 +369,19 @@ pub fn load(
     })
 }
 
-/// The lengths of the tensors SGD steps, in its order: `named`, then the centres.
-fn parameter_sizes(named: Vec<(String, &Matrix)>, dec: &Dec) -> Vec<usize> {
-    named
-        .iter()
-        .map(|(_, m)| m.as_slice().len())
-        .chain([dec.centres.as_slice().len()])
-        .collect()
-}
-
 /// DEC's loop state (step, last labels, SGD velocities, target) from a DEC or IDEC
-/// checkpoint, checked against the model: `sizes` are the lengths of its parameters.
+/// checkpoint, checked against the model `dec`: `lengths` are those of the model's
+/// parameter tensors, in its walk's order.
 fn self_training_state(
-    path: &Path,
-    file: &SafeTensors,
+    source: &mut FileTensors<'_>,
     dec: &Dec,
     dec_params: &DecParams,
-    sizes: Vec<usize>,
+    lengths: &[usize],
 ) -> Result<DecState> {
+    let (path, file) = (source.path(), source.file());
     let iter = number(path, file, "iter")? as usize;
-    let labels = file
-        .get("dec.last_labels")
+    let labels = source
+        .take("dec.last_labels")
         .ok_or_else(|| Error::data(path, "no tensor `dec.last_labels`"))?;
     let k = dec.clusters();
     if labels
@@ -378,16 +397,10 @@ fn self_training_state(
     let mut state = DecState::new(dec_params);
     state.iter = iter;
     state.last_labels = labels.data.iter().map(|&l| l as usize).collect();
-    let velocity = read_state(file, "optim.velocity");
-    if !velocity.is_empty() && velocity.iter().map(Vec::len).ne(sizes.iter().copied()) {
-        return Err(Error::data(
-            path,
-            "SGD state does not match the model's parameters",
-        ));
-    }
+    let velocity = read_state(source, "optim.velocity", lengths, false)?;
     state.optimizer.set_velocity(velocity);
     // The target's row count is checked against the data when training resumes.
-    if let Some(target) = file.get("dec.target") {
+    if let Some(target) = source.take("dec.target") {
         let n = target.shape.first().copied().unwrap_or(0);
         let finite = target.data.iter().all(|p| p.is_finite());
         if target.shape != [n, k] || n == 0 || !finite {
@@ -402,33 +415,6 @@ fn self_training_state(
         state.target = Matrix::from_vec(n, k, target.data.clone());
     }
     Ok(state)
-}
-
-/// An optimiser state of the wrong sizes would make the next step panic; refuse it here.
-fn check_state_lengths(path: &Path, optimizer: &TrainOptimizer, ae: &Autoencoder) -> Result<()> {
-    let sizes: Vec<usize> = ae
-        .named_params()
-        .iter()
-        .map(|(_, m)| m.as_slice().len())
-        .collect();
-    let fits = |state: &[Vec<f32>]| {
-        state.is_empty() || state.iter().map(Vec::len).eq(sizes.iter().copied())
-    };
-    let ok = match optimizer {
-        TrainOptimizer::Adam(adam) => {
-            let (_, m, v) = adam.state();
-            fits(m) && fits(v) && m.len() == v.len()
-        }
-        TrainOptimizer::Sgd(sgd) => fits(sgd.velocity()),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::data(
-            path,
-            "optimiser state does not match the model's parameters",
-        ))
-    }
 }
 
 /// Checks every counter and size a checkpoint saved against the run that resumes from it:

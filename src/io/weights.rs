@@ -15,19 +15,22 @@
 //! their number of values. Files written before these keys existed still load
 //! ([`load_dec_with_image`] gives None; the input width is then the only check).
 //!
-//! Loading rebuilds the network from the metadata, then checks every tensor's shape against
-//! it, so a file for another architecture or a truncated file is a one-line error.
+//! Loading builds the network from the file: the metadata gives the architecture, and each
+//! model's `from_source` takes every tensor from a [`FileTensors`] under the names its
+//! `Parameters` walk gives them, shape-checked (no random network is drawn first). A
+//! missing tensor, one of another shape, or one the model does not have is a one-line
+//! error naming the file and the tensor.
 
 use std::path::Path;
 
 use crate::cluster::{Dec, Idec};
 use crate::data::Dataset;
-use crate::io::safetensors::{self, SafeTensors};
+use crate::io::safetensors::{self, SafeTensors, Tensor};
 use crate::linalg::Matrix;
-use crate::nn::{Activation, Autoencoder, Init, Mlp, tensor_shape};
+use crate::nn::{
+    Activation, Autoencoder, Mlp, Parameters, TensorSource, tensor_dims, tensor_shape,
+};
 use crate::{Error, Result};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 
 /// File name of the pretrained autoencoder in an output folder.
 pub const AE_FILE: &str = "ae.safetensors";
@@ -181,27 +184,67 @@ fn parse_activation(path: &Path, file: &SafeTensors, key: &str) -> Result<Activa
         .map_err(|e: Error| Error::data(path, format!("metadata `{key}`: {e}")))
 }
 
-/// Copies every named tensor of `file` into `set(name, matrix)`, shape-checked against
-/// `expected`, the parameters the rebuilt network has.
-fn fill(
-    path: &Path,
-    file: &SafeTensors,
-    prefix: &str,
-    expected: Vec<(String, Vec<usize>, (usize, usize))>,
-    mut set: impl FnMut(&str, Matrix) -> Result<()>,
-) -> Result<()> {
-    for (name, shape, (rows, cols)) in expected {
-        let data = file.require(path, &format!("{prefix}{name}"), &shape)?;
-        set(&name, Matrix::from_vec(rows, cols, data.to_vec()))?;
-    }
-    Ok(())
+/// A file's tensors as the source a model is built from: each is handed out by name and
+/// shape-checked, and [`FileTensors::finish`] refuses any tensor nobody asked for.
+pub struct FileTensors<'a> {
+    path: &'a Path,
+    file: &'a SafeTensors,
+    /// taken[i]: whether `file.tensors[i]` was handed out.
+    taken: Vec<bool>,
 }
 
-fn expected_params(named: Vec<(String, &Matrix)>) -> Vec<(String, Vec<usize>, (usize, usize))> {
-    named
-        .into_iter()
-        .map(|(name, m)| (name.clone(), tensor_shape(&name, m), m.shape()))
-        .collect()
+impl<'a> FileTensors<'a> {
+    pub fn new(path: &'a Path, file: &'a SafeTensors) -> Self {
+        FileTensors {
+            path,
+            file,
+            taken: vec![false; file.tensors.len()],
+        }
+    }
+
+    pub fn path(&self) -> &'a Path {
+        self.path
+    }
+
+    pub fn file(&self) -> &'a SafeTensors {
+        self.file
+    }
+
+    /// The tensor `name` of whatever shape (the caller checks it), marked as used.
+    pub fn take(&mut self, name: &str) -> Option<&'a Tensor> {
+        let i = self.file.tensors.iter().position(|t| t.name == name)?;
+        self.taken[i] = true;
+        Some(&self.file.tensors[i])
+    }
+
+    /// The values of tensor `name`, which must have exactly `shape` and finite values.
+    pub fn require(&mut self, name: &str, shape: &[usize]) -> Result<&'a [f32]> {
+        let data = self.file.require(self.path, name, shape)?;
+        self.take(name);
+        Ok(data)
+    }
+
+    /// Every tensor was taken; otherwise an error naming the first that was not.
+    pub fn finish(self) -> Result<()> {
+        match self.taken.iter().position(|&t| !t) {
+            None => Ok(()),
+            Some(i) => Err(Error::data(
+                self.path,
+                format!(
+                    "tensor `{}` is not part of the model this file holds",
+                    self.file.tensors[i].name
+                ),
+            )),
+        }
+    }
+}
+
+impl TensorSource for FileTensors<'_> {
+    /// A bias (1, out) is stored with shape [out] (`nn::tensor_shape`).
+    fn matrix(&mut self, name: &str, rows: usize, cols: usize) -> Result<Matrix> {
+        let data = self.require(name, &tensor_dims(name, rows, cols))?;
+        Ok(Matrix::from_vec(rows, cols, data.to_vec()))
+    }
 }
 
 /// Tensors to write: (name, shape, values).
@@ -251,35 +294,32 @@ pub fn autoencoder_tensors<'a>(
     (named_tensors(prefix, ae.named_params()), metadata)
 }
 
-/// Rebuilds an autoencoder from tensors named `prefix` + parameter name and the metadata
-/// of `autoencoder_tensors`.
+/// Builds the autoencoder that the tensors named `prefix` + parameter name and the metadata
+/// of `autoencoder_tensors` describe. An IDEC file holds an autoencoder too: its centres
+/// are skipped when `prefix` is empty (the file is read as an autoencoder, not a checkpoint).
 pub fn autoencoder_from(path: &Path, file: &SafeTensors, prefix: &str) -> Result<Autoencoder> {
+    let mut source = FileTensors::new(path, file);
+    let ae = read_autoencoder(&mut source, prefix)?;
+    if prefix.is_empty() {
+        source.take(Dec::CENTRES);
+    }
+    source.finish()?;
+    Ok(ae)
+}
+
+/// The autoencoder of [`autoencoder_from`], its tensors taken from `source` (which may
+/// hold others: a checkpoint's optimiser state).
+pub fn read_autoencoder(source: &mut FileTensors<'_>, prefix: &str) -> Result<Autoencoder> {
+    let (path, file) = (source.path(), source.file());
     let dims = parse_dims(path, file)?;
     let code = parse_activation(path, file, "code_activation")?;
     let output = parse_activation(path, file, "output_activation")?;
-    // The initial weights are all overwritten; the seed only has to be something.
-    let mut ae = Autoencoder::new(
-        &dims,
-        code,
-        output,
-        Init::GlorotUniform,
-        &mut StdRng::seed_from_u64(0),
-    )?;
-    let expected = expected_params(ae.named_params());
-    fill(path, file, prefix, expected, |name, m| {
-        ae.set_param(name, m)
-    })?;
-    Ok(ae)
+    Autoencoder::from_source(source, prefix, &dims, code, output)
 }
 
 /// DEC's encoder parameters, its centres (`centres`) and metadata (dims, alpha).
 pub fn dec_tensors(dec: &Dec) -> (Tensors<'_>, Vec<(String, String)>) {
-    let mut tensors = named_tensors("", dec.encoder.named_params());
-    tensors.push((
-        "centres".to_string(),
-        vec![dec.centres.rows(), dec.centres.cols()],
-        dec.centres.as_slice(),
-    ));
+    let tensors = named_tensors("", dec.named_params());
     let code = last_activation(&dec.encoder);
     let metadata = vec![
         ("dims".to_string(), dims_text(&dec.encoder.dims())),
@@ -289,26 +329,22 @@ pub fn dec_tensors(dec: &Dec) -> (Tensors<'_>, Vec<(String, String)>) {
     (tensors, metadata)
 }
 
-/// Rebuilds a DEC model (alpha included) from the tensors and metadata of `dec_tensors`.
+/// Builds the DEC model (alpha included) of the tensors and metadata of `dec_tensors`.
 pub fn dec_from(path: &Path, file: &SafeTensors) -> Result<Dec> {
+    let mut source = FileTensors::new(path, file);
+    let dec = read_dec(&mut source)?;
+    source.finish()?;
+    Ok(dec)
+}
+
+/// The DEC model of [`dec_from`], its tensors taken from `source`.
+pub fn read_dec(source: &mut FileTensors<'_>) -> Result<Dec> {
+    let (path, file) = (source.path(), source.file());
     let dims = parse_dims(path, file)?;
     let code = parse_activation(path, file, "code_activation")?;
     let alpha = alpha_from(path, file)?;
-    let layers = dims.len() - 1;
-    let mut activations = vec![Activation::Relu; layers];
-    activations[layers - 1] = code;
-    let mut encoder = Mlp::new(
-        &dims,
-        &activations,
-        Init::GlorotUniform,
-        &mut StdRng::seed_from_u64(0),
-    )?;
-    let expected = expected_params(encoder.named_params());
-    fill(path, file, "", expected, |name, m| {
-        encoder.set_param(name, m)
-    })?;
-    let centres = centres_from(path, file, dims[layers])?;
-    Ok(Dec::new(encoder, centres, alpha))
+    let k = clusters_in(path, file, dims[dims.len() - 1])?;
+    Dec::from_source(source, "", &dims, code, (k, alpha))
 }
 
 /// alpha from the metadata: a positive number.
@@ -319,10 +355,10 @@ fn alpha_from(path: &Path, file: &SafeTensors) -> Result<f32> {
         .ok_or_else(|| Error::data(path, "metadata `alpha` is missing or not a positive number"))
 }
 
-/// The tensor `centres`, (K, d) for codes of d values.
-fn centres_from(path: &Path, file: &SafeTensors, d: usize) -> Result<Matrix> {
+/// K, the rows of the tensor `centres`, which must be (K, d) for codes of d values.
+fn clusters_in(path: &Path, file: &SafeTensors, d: usize) -> Result<usize> {
     let centres = file
-        .get("centres")
+        .get(Dec::CENTRES)
         .ok_or_else(|| Error::data(path, "no tensor named `centres`"))?;
     if centres.shape.len() != 2 || centres.shape[1] != d || centres.shape[0] == 0 {
         return Err(Error::data(
@@ -333,19 +369,13 @@ fn centres_from(path: &Path, file: &SafeTensors, d: usize) -> Result<Matrix> {
             ),
         ));
     }
-    Ok(Matrix::from_vec(centres.shape[0], d, centres.data.clone()))
+    Ok(centres.shape[0])
 }
 
 /// IDEC's autoencoder parameters (`encoder.*`, `decoder.*`), its centres (`centres`) and
 /// metadata (dims, activations, alpha).
 pub fn idec_tensors(idec: &Idec) -> (Tensors<'_>, Vec<(String, String)>) {
-    let mut tensors = named_tensors("encoder.", idec.dec.encoder.named_params());
-    tensors.extend(named_tensors("decoder.", idec.decoder.named_params()));
-    tensors.push((
-        "centres".to_string(),
-        vec![idec.dec.centres.rows(), idec.dec.centres.cols()],
-        idec.dec.centres.as_slice(),
-    ));
+    let tensors = named_tensors("", idec.named_params());
     let metadata = vec![
         ("dims".to_string(), dims_text(&idec.dec.encoder.dims())),
         (
@@ -361,12 +391,23 @@ pub fn idec_tensors(idec: &Idec) -> (Tensors<'_>, Vec<(String, String)>) {
     (tensors, metadata)
 }
 
-/// Rebuilds an IDEC model from the tensors and metadata of `idec_tensors`.
+/// Builds the IDEC model of the tensors and metadata of `idec_tensors`.
 pub fn idec_from(path: &Path, file: &SafeTensors) -> Result<Idec> {
-    let ae = autoencoder_from(path, file, "")?;
+    let mut source = FileTensors::new(path, file);
+    let idec = read_idec(&mut source)?;
+    source.finish()?;
+    Ok(idec)
+}
+
+/// The IDEC model of [`idec_from`], its tensors taken from `source`.
+pub fn read_idec(source: &mut FileTensors<'_>) -> Result<Idec> {
+    let (path, file) = (source.path(), source.file());
+    let dims = parse_dims(path, file)?;
+    let code = parse_activation(path, file, "code_activation")?;
+    let output = parse_activation(path, file, "output_activation")?;
     let alpha = alpha_from(path, file)?;
-    let centres = centres_from(path, file, ae.encoder.output_dim())?;
-    Ok(Idec::new(ae, centres, alpha))
+    let k = clusters_in(path, file, dims[dims.len() - 1])?;
+    Idec::from_source(source, "", &dims, (code, output), (k, alpha))
 }
 
 /// Writes IDEC's autoencoder, centres and alpha to `path` (atomically).

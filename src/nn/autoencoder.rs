@@ -17,7 +17,8 @@ use super::activation::Activation;
 use super::init::Init;
 use super::loss::{mse_backward, mse_forward};
 use super::mlp::{Mlp, Workspace};
-use super::optim::{Optimizer, Param};
+use super::optim::Optimizer;
+use super::params::{Parameters, TensorSource};
 use crate::data::augment::Augmenter;
 use crate::error::{Error, Result};
 use crate::linalg::{MatRef, Matrix, rows_per_task};
@@ -126,14 +127,64 @@ impl Autoencoder {
             ));
         }
         let layers = dims.len() - 1;
-        let mut enc_acts = vec![Activation::Relu; layers];
-        enc_acts[layers - 1] = code;
-        let mut dec_acts = vec![Activation::Relu; layers];
-        dec_acts[layers - 1] = output;
         let reversed: Vec<usize> = dims.iter().rev().copied().collect();
-        let encoder = Mlp::new(dims, &enc_acts, init, rng)?;
-        let decoder = Mlp::new(&reversed, &dec_acts, init, rng)?;
+        let encoder = Mlp::new(dims, &stack_activations(layers, code), init, rng)?;
+        let decoder = Mlp::new(&reversed, &stack_activations(layers, output), init, rng)?;
+        Autoencoder::from_parts(encoder, decoder)
+    }
+
+    /// The name prefix of the encoder's tensors ("encoder.0.weight").
+    pub const ENCODER: &str = "encoder.";
+    /// The name prefix of the decoder's tensors.
+    pub const DECODER: &str = "decoder.";
+
+    /// The autoencoder of this encoder and decoder; an error when the decoder's sizes do
+    /// not mirror the encoder's.
+    pub fn from_parts(encoder: Mlp, decoder: Mlp) -> Result<Self> {
+        let mirrored: Vec<usize> = encoder.dims().into_iter().rev().collect();
+        if decoder.dims() != mirrored {
+            return Err(Error::invalid(
+                "decoder",
+                format!(
+                    "sizes {:?} do not mirror the encoder's {:?}",
+                    decoder.dims(),
+                    encoder.dims()
+                ),
+            ));
+        }
         Ok(Autoencoder { encoder, decoder })
+    }
+
+    /// The autoencoder of `dims` (activations as in `new`) whose tensors `source` holds
+    /// under `prefix` + the names `visit` gives ("encoder.0.weight", ...).
+    pub fn from_source(
+        source: &mut dyn TensorSource,
+        prefix: &str,
+        dims: &[usize],
+        code: Activation,
+        output: Activation,
+    ) -> Result<Self> {
+        if dims.len() < 2 {
+            return Err(Error::invalid(
+                "dims",
+                format!("an autoencoder needs at least two layer sizes, got {dims:?}"),
+            ));
+        }
+        let layers = dims.len() - 1;
+        let reversed: Vec<usize> = dims.iter().rev().copied().collect();
+        let encoder = Mlp::from_source(
+            source,
+            &format!("{prefix}{}", Self::ENCODER),
+            dims,
+            &stack_activations(layers, code),
+        )?;
+        let decoder = Mlp::from_source(
+            source,
+            &format!("{prefix}{}", Self::DECODER),
+            &reversed,
+            &stack_activations(layers, output),
+        )?;
+        Autoencoder::from_parts(encoder, decoder)
     }
 
     /// [dims[0], ..., dims[L]] (the encoder's).
@@ -170,33 +221,6 @@ impl Autoencoder {
             .backward_to_input(&mut ws.decoder, ws.dxhat.rows_range(0..b));
         self.encoder.backward(&mut ws.encoder, dcode);
         loss
-    }
-
-    /// Encoder then decoder parameters with their gradients, in `named_params` order.
-    pub fn params_mut(&mut self) -> Vec<Param<'_>> {
-        let mut params = self.encoder.params_mut();
-        params.extend(self.decoder.params_mut());
-        params
-    }
-
-    /// ("encoder.0.weight", W (in, out)), ("encoder.0.bias", b (1, out)), ...,
-    /// ("decoder.3.bias", ...). A bias's tensor shape is [out]: see `nn::tensor_shape`.
-    pub fn named_params(&self) -> Vec<(String, &Matrix)> {
-        prefixed(self.encoder.named_params(), self.decoder.named_params())
-    }
-
-    /// The gradients, named as in `named_params`.
-    pub fn named_grads(&self) -> Vec<(String, &Matrix)> {
-        prefixed(self.encoder.named_grads(), self.decoder.named_grads())
-    }
-
-    /// Replaces a parameter by name ("encoder.2.weight"), checking its shape.
-    pub fn set_param(&mut self, name: &str, value: Matrix) -> Result<()> {
-        match name.split_once('.') {
-            Some(("encoder", rest)) => self.encoder.set_param(rest, value),
-            Some(("decoder", rest)) => self.decoder.set_param(rest, value),
-            _ => Err(Error::invalid(name, "no such parameter in the autoencoder")),
-        }
     }
 
     /// Mini-batch training on the rows of x (N, dims[0]) to reproduce themselves.
@@ -318,15 +342,33 @@ impl Autoencoder {
     }
 }
 
-fn prefixed<'a>(
-    encoder: Vec<(String, &'a Matrix)>,
-    decoder: Vec<(String, &'a Matrix)>,
-) -> Vec<(String, &'a Matrix)> {
-    let enc = encoder
-        .into_iter()
-        .map(|(n, m)| (format!("encoder.{n}"), m));
-    let dec = decoder
-        .into_iter()
-        .map(|(n, m)| (format!("decoder.{n}"), m));
-    enc.chain(dec).collect()
+/// The activations of one half of the autoencoder with `layers` layers: ReLU after each,
+/// `last` after the last (the code or the output activation).
+pub fn stack_activations(layers: usize, last: Activation) -> Vec<Activation> {
+    let mut activations = vec![Activation::Relu; layers];
+    if let Some(a) = activations.last_mut() {
+        *a = last;
+    }
+    activations
+}
+
+impl Parameters for Autoencoder {
+    /// ("encoder.0.weight", W (in, out)), ("encoder.0.bias", b (1, out)), ...,
+    /// ("decoder.3.bias", ...): the encoder's tensors, then the decoder's. A bias's tensor
+    /// shape is [out]: see `nn::tensor_shape`.
+    fn visit<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(String, &'a Matrix, &'a Matrix)) {
+        self.encoder.visit(&format!("{prefix}{}", Self::ENCODER), f);
+        self.decoder.visit(&format!("{prefix}{}", Self::DECODER), f);
+    }
+
+    fn visit_mut<'a>(
+        &'a mut self,
+        prefix: &str,
+        f: &mut dyn FnMut(String, &'a mut Matrix, &'a Matrix),
+    ) {
+        self.encoder
+            .visit_mut(&format!("{prefix}{}", Self::ENCODER), f);
+        self.decoder
+            .visit_mut(&format!("{prefix}{}", Self::DECODER), f);
+    }
 }

@@ -7,9 +7,10 @@
 use rand::Rng;
 
 use super::init::Init;
-use super::optim::Param;
+use super::params::{Parameters, TensorSource};
 use rayon::prelude::*;
 
+use crate::error::{Error, Result};
 use crate::linalg::{MatMut, MatRef, Matrix, Transpose, gemm, rows_per_task};
 
 /// A Dense layer's parameters and their gradients, side by side.
@@ -44,18 +45,77 @@ impl Dense {
         self.weight.cols()
     }
 
-    /// [W, b], each with its gradient, for an optimiser.
-    pub fn params_mut(&mut self) -> [Param<'_>; 2] {
-        [
-            Param {
-                value: self.weight.as_mut_slice(),
-                grad: self.dweight.as_slice(),
-            },
-            Param {
-                value: self.bias.as_mut_slice(),
-                grad: self.dbias.as_slice(),
-            },
-        ]
+    /// The name of W among the layer's parameters.
+    pub const WEIGHT: &str = "weight";
+    /// The name of b.
+    pub const BIAS: &str = "bias";
+
+    /// A layer from its parameters W (in, out) and b (1, out), gradients 0; an error
+    /// naming the bias when its shape does not fit W.
+    pub fn from_parts(weight: Matrix, bias: Matrix) -> Result<Self> {
+        let (input, output) = weight.shape();
+        if input == 0 || output == 0 {
+            return Err(Error::invalid(
+                Self::WEIGHT,
+                format!("shape {:?} has no values", weight.shape()),
+            ));
+        }
+        if bias.shape() != (1, output) {
+            return Err(Error::invalid(
+                Self::BIAS,
+                format!(
+                    "shape {:?} does not fit a weight of shape {:?}, expected (1, {output})",
+                    bias.shape(),
+                    weight.shape()
+                ),
+            ));
+        }
+        Ok(Dense {
+            weight,
+            bias,
+            dweight: Matrix::zeros(input, output),
+            dbias: Matrix::zeros(1, output),
+        })
+    }
+
+    /// The layer `input` -> `output` whose W and b `source` holds as `prefix` + "weight"
+    /// and `prefix` + "bias" (the names `visit` gives them).
+    pub fn from_source(
+        source: &mut dyn TensorSource,
+        prefix: &str,
+        input: usize,
+        output: usize,
+    ) -> Result<Self> {
+        let weight = source.matrix(&format!("{prefix}{}", Self::WEIGHT), input, output)?;
+        let bias = source.matrix(&format!("{prefix}{}", Self::BIAS), 1, output)?;
+        Dense::from_parts(weight, bias)
+    }
+}
+
+impl Parameters for Dense {
+    /// W then b.
+    fn visit<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(String, &'a Matrix, &'a Matrix)) {
+        f(
+            format!("{prefix}{}", Self::WEIGHT),
+            &self.weight,
+            &self.dweight,
+        );
+        f(format!("{prefix}{}", Self::BIAS), &self.bias, &self.dbias);
+    }
+
+    fn visit_mut<'a>(
+        &'a mut self,
+        prefix: &str,
+        f: &mut dyn FnMut(String, &'a mut Matrix, &'a Matrix),
+    ) {
+        let Dense {
+            weight,
+            bias,
+            dweight,
+            dbias,
+        } = self;
+        f(format!("{prefix}{}", Self::WEIGHT), weight, dweight);
+        f(format!("{prefix}{}", Self::BIAS), bias, dbias);
     }
 }
 

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::activation::{Activation, activation_backward, activation_forward};
 use super::dense::{Dense, dense_backward, dense_forward};
 use super::init::Init;
-use super::optim::Param;
+use super::params::{Parameters, TensorSource};
 use crate::error::{Error, Result};
 use crate::linalg::{MatRef, Matrix, rows_per_task};
 
@@ -71,6 +71,33 @@ impl Workspace {
     }
 }
 
+/// At least two positive sizes, and one activation per layer.
+fn check_architecture(dims: &[usize], activations: &[Activation]) -> Result<()> {
+    if dims.len() < 2 || dims.contains(&0) {
+        return Err(Error::invalid(
+            "dims",
+            format!("need at least two positive layer sizes, got {dims:?}"),
+        ));
+    }
+    if activations.len() != dims.len() - 1 {
+        return Err(Error::invalid(
+            "activations",
+            format!(
+                "{} layers need {} activations, got {}",
+                dims.len() - 1,
+                dims.len() - 1,
+                activations.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The prefix of layer l's tensors: "l." after the network's own prefix.
+fn layer_prefix(prefix: &str, l: usize) -> String {
+    format!("{prefix}{l}.")
+}
+
 /// Makes `m` hold at least `rows` rows, keeping its width. Only grows, so a training
 /// loop allocates once, at its largest batch.
 fn reserve_rows(m: &mut Matrix, rows: usize) {
@@ -88,31 +115,53 @@ impl Mlp {
         init: Init,
         rng: &mut impl Rng,
     ) -> Result<Self> {
-        if dims.len() < 2 || dims.contains(&0) {
-            return Err(Error::invalid(
-                "dims",
-                format!("need at least two positive layer sizes, got {dims:?}"),
-            ));
-        }
-        if activations.len() != dims.len() - 1 {
-            return Err(Error::invalid(
-                "activations",
-                format!(
-                    "{} layers need {} activations, got {}",
-                    dims.len() - 1,
-                    dims.len() - 1,
-                    activations.len()
-                ),
-            ));
-        }
+        check_architecture(dims, activations)?;
         let layers: Vec<Dense> = dims
             .windows(2)
             .map(|w| Dense::new(w[0], w[1], init, rng))
             .collect();
+        Mlp::from_layers(layers, activations.to_vec())
+    }
+
+    /// The network of these layers, `activations[l]` after layer l; an error when a
+    /// layer's input is not the previous layer's output or the counts differ.
+    pub fn from_layers(layers: Vec<Dense>, activations: Vec<Activation>) -> Result<Self> {
+        let mut dims: Vec<usize> = layers.first().map(Dense::input_dim).into_iter().collect();
+        for (l, layer) in layers.iter().enumerate() {
+            if l > 0 && layer.input_dim() != dims[l] {
+                return Err(Error::invalid(
+                    format!("layer {l}"),
+                    format!(
+                        "takes {} values, the layer before gives {}",
+                        layer.input_dim(),
+                        dims[l]
+                    ),
+                ));
+            }
+            dims.push(layer.output_dim());
+        }
+        check_architecture(&dims, &activations)?;
         Ok(Mlp {
-            activations: activations.to_vec(),
             layers,
+            activations,
         })
+    }
+
+    /// The network dims[0] -> ... -> dims[L] whose layer l `source` holds under
+    /// `prefix` + "l." (the names `visit` gives it), `activations[l]` after it.
+    pub fn from_source(
+        source: &mut dyn TensorSource,
+        prefix: &str,
+        dims: &[usize],
+        activations: &[Activation],
+    ) -> Result<Self> {
+        check_architecture(dims, activations)?;
+        let layers = dims
+            .windows(2)
+            .enumerate()
+            .map(|(l, w)| Dense::from_source(source, &layer_prefix(prefix, l), w[0], w[1]))
+            .collect::<Result<Vec<Dense>>>()?;
+        Mlp::from_layers(layers, activations.to_vec())
     }
 
     /// [d0, d1, ..., dL].
@@ -265,58 +314,6 @@ impl Mlp {
         }
     }
 
-    /// [W0, b0, W1, b1, ...] with their gradients, for an optimiser.
-    pub fn params_mut(&mut self) -> Vec<Param<'_>> {
-        self.layers.iter_mut().flat_map(Dense::params_mut).collect()
-    }
-
-    /// ("0.weight", W0 (d0, d1)), ("0.bias", b0 (1, d1)), ("1.weight", ...), ...
-    pub fn named_params(&self) -> Vec<(String, &Matrix)> {
-        self.named(|layer| [&layer.weight, &layer.bias])
-    }
-
-    /// The gradients under the same names as `named_params`.
-    pub fn named_grads(&self) -> Vec<(String, &Matrix)> {
-        self.named(|layer| [&layer.dweight, &layer.dbias])
-    }
-
-    /// ("l.weight", pick(layer l)[0]), ("l.bias", pick(layer l)[1]) for every layer l.
-    fn named<'a>(&'a self, pick: fn(&'a Dense) -> [&'a Matrix; 2]) -> Vec<(String, &'a Matrix)> {
-        let mut out = Vec::with_capacity(2 * self.layers.len());
-        for (l, layer) in self.layers.iter().enumerate() {
-            let [weight, bias] = pick(layer);
-            out.push((format!("{l}.weight"), weight));
-            out.push((format!("{l}.bias"), bias));
-        }
-        out
-    }
-
-    /// Replaces the parameter `name` ("3.weight", "0.bias", ...). A weight must be
-    /// (in, out); a bias (1, out) (its tensor shape [out] read as one row).
-    pub fn set_param(&mut self, name: &str, value: Matrix) -> Result<()> {
-        let unknown = || Error::invalid(name, "no such parameter in this network");
-        let (index, kind) = name.split_once('.').ok_or_else(unknown)?;
-        let index: usize = index.parse().map_err(|_| unknown())?;
-        let layer = self.layers.get_mut(index).ok_or_else(unknown)?;
-        let target = match kind {
-            "weight" => &mut layer.weight,
-            "bias" => &mut layer.bias,
-            _ => return Err(unknown()),
-        };
-        if target.shape() != value.shape() {
-            return Err(Error::invalid(
-                name,
-                format!(
-                    "shape {:?} does not match the network's {:?}",
-                    super::tensor_shape(name, &value),
-                    super::tensor_shape(name, target)
-                ),
-            ));
-        }
-        *target = value;
-        Ok(())
-    }
-
     /// The network's output for every row of x (N, d0), as (N, dL), computed
     /// `PREDICT_BATCH` rows at a time.
     pub fn predict<'x>(&self, x: impl Into<MatRef<'x>>) -> Matrix {
@@ -333,5 +330,24 @@ impl Mlp {
             start = end;
         }
         out
+    }
+}
+
+impl Parameters for Mlp {
+    /// ("0.weight", W0 (d0, d1)), ("0.bias", b0 (1, d1)), ("1.weight", ...), ...
+    fn visit<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(String, &'a Matrix, &'a Matrix)) {
+        for (l, layer) in self.layers.iter().enumerate() {
+            layer.visit(&layer_prefix(prefix, l), f);
+        }
+    }
+
+    fn visit_mut<'a>(
+        &'a mut self,
+        prefix: &str,
+        f: &mut dyn FnMut(String, &'a mut Matrix, &'a Matrix),
+    ) {
+        for (l, layer) in self.layers.iter_mut().enumerate() {
+            layer.visit_mut(&layer_prefix(prefix, l), f);
+        }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Read in this order: `activation` and `dense` (each layer's forward and backward side by
 //! side), `loss`, `init`, `mlp` (the backward of a stack is the layers' backwards in
-//! reverse), `optim`, `autoencoder` (the training loop), `soft_assignment` (DEC).
+//! reverse), `optim`, `params` (the one parameter protocol), `autoencoder` (the training
+//! loop), `soft_assignment` (DEC).
 //!
 //! Convention, one for every layer and loss: a `*_forward` writes its output; a `*_backward`
 //! OVERWRITES the gradient buffers it is given (their old values are never read), as
@@ -14,6 +15,12 @@
 //! gradients; the activations a training step keeps for its backward live in a
 //! `Workspace` / `AeWorkspace` that the training loop owns, so `predict(&self)` and
 //! scoring a model mid-training need no copy of it.
+//!
+//! One parameter protocol ([`Parameters`], in `params`): every model (Dense, Mlp,
+//! Autoencoder, and in `cluster` DEC and IDEC) walks its tensors by name in one fixed
+//! order; optimisers step that walk, weights files and checkpoints save it, and loading
+//! builds each model from a file's tensors under the same names (`from_source`), with no
+//! random network drawn first.
 
 pub mod activation;
 pub mod autoencoder;
@@ -22,27 +29,19 @@ pub mod init;
 pub mod loss;
 pub mod mlp;
 pub mod optim;
+pub mod params;
 pub mod soft_assignment;
 
 pub use activation::{Activation, activation_backward, activation_forward};
-pub use autoencoder::{AeWorkspace, Autoencoder, EpochReport, FitConfig, MidEpoch};
+pub use autoencoder::{
+    AeWorkspace, Autoencoder, EpochReport, FitConfig, MidEpoch, stack_activations,
+};
 pub use dense::{Dense, dense_backward, dense_forward};
 pub use init::Init;
 pub use loss::{kl_divergence, kl_divergence_backward, mse_backward, mse_forward};
 pub use mlp::{Mlp, Workspace};
 pub use optim::{Adam, Nesterov, Optimizer, Param, Sgd};
+pub use params::{Parameters, TensorSource, tensor_dims, tensor_shape};
 pub use soft_assignment::{
     dec_loss_backward, soft_assignment_backward, soft_assignment_forward, target_distribution,
 };
-
-use crate::linalg::Matrix;
-
-/// The tensor shape under which a named parameter is saved: [out] for a bias (stored as a
-/// (1, out) matrix), [rows, cols] for anything else.
-pub fn tensor_shape(name: &str, value: &Matrix) -> Vec<usize> {
-    if name.ends_with("bias") && value.rows() == 1 {
-        vec![value.cols()]
-    } else {
-        vec![value.rows(), value.cols()]
-    }
-}

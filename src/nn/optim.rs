@@ -3,7 +3,8 @@
 //! An optimiser sees only a list of parameter tensors, each a value slice beside its
 //! gradient slice, so one optimiser can train an encoder's weights and DEC's cluster
 //! centres together. Its state (velocities, moments) is allocated on the first step and
-//! matched to the tensors by position: pass them in the same order every step.
+//! matched to the tensors by position: pass them in the same order every step (a model's
+//! `Parameters::params_mut`, whose order checkpoints save the state in).
 //!
 //! Every update is elementwise, so splitting a large tensor into chunks for rayon cannot
 //! change a single bit of the result, whatever the number of threads.
