@@ -120,12 +120,7 @@ impl Autoencoder {
         init: Init,
         rng: &mut impl Rng,
     ) -> Result<Self> {
-        if dims.len() < 2 {
-            return Err(Error::invalid(
-                "dims",
-                format!("an autoencoder needs at least two layer sizes, got {dims:?}"),
-            ));
-        }
+        check_dims(dims)?;
         let layers = dims.len() - 1;
         let reversed: Vec<usize> = dims.iter().rev().copied().collect();
         let encoder = Mlp::new(dims, &stack_activations(layers, code), init, rng)?;
@@ -164,12 +159,7 @@ impl Autoencoder {
         code: Activation,
         output: Activation,
     ) -> Result<Self> {
-        if dims.len() < 2 {
-            return Err(Error::invalid(
-                "dims",
-                format!("an autoencoder needs at least two layer sizes, got {dims:?}"),
-            ));
-        }
+        check_dims(dims)?;
         let layers = dims.len() - 1;
         let reversed: Vec<usize> = dims.iter().rev().copied().collect();
         let encoder = Mlp::from_source(
@@ -340,6 +330,17 @@ impl Autoencoder {
         }
         Ok(None)
     }
+}
+
+/// An autoencoder needs an input and a code size at least: `dims` is (D_in, ..., D_code).
+fn check_dims(dims: &[usize]) -> Result<()> {
+    if dims.len() < 2 {
+        return Err(Error::invalid(
+            "dims",
+            format!("an autoencoder needs at least two layer sizes, got {dims:?}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The activations of one half of the autoencoder with `layers` layers: ReLU after each,
