@@ -30,6 +30,7 @@ use std::time::Instant;
 
 use deepcluster::cluster::{GaussianMixtureParams, KMeansParams};
 use deepcluster::data::{self, Protocol};
+use deepcluster::experiment::methods::n2d::MIXTURE_RESTARTS;
 use deepcluster::io::weights;
 use deepcluster::linalg::Matrix;
 use deepcluster::manifold::{UmapParams, knn, spectral};
@@ -147,8 +148,10 @@ fn run() -> deepcluster::Result<()> {
         seed,
         ..UmapParams::default()
     };
+    // The mixture as `--method n2d` fits it: the same restarts.
     let mixture = GaussianMixtureParams {
         k,
+        n_init: MIXTURE_RESTARTS,
         seed,
         ..GaussianMixtureParams::default()
     };
@@ -227,6 +230,7 @@ fn run() -> deepcluster::Result<()> {
             .arg(&script)
             .arg(&codes_dir)
             .arg(n_neighbors.to_string())
+            .arg(MIXTURE_RESTARTS.to_string())
             .output();
         let theirs = match output {
             Ok(o) if o.status.success() => {
