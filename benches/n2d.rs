@@ -185,7 +185,9 @@ fn run() -> deepcluster::Result<()> {
         timed("kNN", || knn::knn_self(fit.view(), n_neighbors));
         let (graph, _) = timed("kNN + fuzzy graph", || params.fuzzy_graph(fit.view()));
         let graph = graph.drop_below(graph.max_value() / params.fit_epochs(fit.rows()) as f32);
-        timed("spectral init", || spectral::spectral_layout(&graph, k, 0));
+        timed("spectral init", || {
+            spectral::spectral_layout(&graph, k, seed)
+        });
     }
 
     // The reference reads the same codes.

@@ -91,60 +91,70 @@ fn dot(x: &[f64], y: &[f64]) -> f64 {
     ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
 }
 
-/// w -= sum_i c_i v_i, element by element, the sum over i in index order. Blocks of LANES
-/// elements run their sums side by side (the basis vector is the outer loop), so they are
-/// independent chains; each element's sum is the same as one at a time.
+/// w -= sum_i c_i v_i, chunk by chunk of elements: each chunk of w (CHUNK elements, in the
+/// first-level cache) takes the basis vectors' moves one after another, in index order,
+/// each read as one contiguous run.
 fn subtract_combination(w: &mut [f64], basis: &[Vec<f64>], c: &[f64]) {
     w.par_chunks_mut(CHUNK).enumerate().for_each(|(ch, out)| {
-        for (bl, block) in out.chunks_mut(LANES).enumerate() {
-            let e0 = ch * CHUNK + bl * LANES;
-            let mut s = [0.0f64; LANES];
-            for (v, &ci) in basis.iter().zip(c) {
-                for (st, ve) in s.iter_mut().zip(&v[e0..e0 + block.len()]) {
-                    *st += ci * ve;
-                }
-            }
-            for (wi, st) in block.iter_mut().zip(&s) {
-                *wi -= st;
+        let (lo, len) = (ch * CHUNK, out.len());
+        for (v, &ci) in basis.iter().zip(c) {
+            for (x, ve) in out.iter_mut().zip(&v[lo..lo + len]) {
+                *x -= ci * ve;
             }
         }
     });
 }
 
-/// The vectors u_c = sum_l coefs[c][l] v_l (each (N,)), the sum over l in index order, all
-/// of them in one pass over the basis (which is read once, not once per u_c).
-fn combinations(basis: &[Vec<f64>], coefs: &[Vec<f64>], n: usize) -> Vec<Vec<f64>> {
-    let k = coefs.len();
-    if k == 0 {
-        return vec![];
-    }
-    // by_basis is (L, k): by_basis[l * k + c] = coefs[c][l], so that the k sums of one
-    // element advance together, basis vector by basis vector (k independent chains, each
-    // summed over l in index order as one at a time would be).
-    let l_count = coefs.first().map_or(0, Vec::len);
-    let mut by_basis = vec![0.0f64; l_count * k];
-    for (c, coef) in coefs.iter().enumerate() {
-        for (l, &cl) in coef.iter().enumerate() {
-            by_basis[l * k + c] = cl;
+/// V^T w, the dot of w with every basis vector, in one pass over w chunk by chunk: each
+/// chunk's partial dots (summed as [`dot`] sums), then the chunks' partials added in chunk
+/// order. The order depends on the length only.
+fn project(basis: &[Vec<f64>], w: &[f64]) -> Vec<f64> {
+    let partials: Vec<Vec<f64>> = w
+        .par_chunks(CHUNK)
+        .enumerate()
+        .map(|(ch, wc)| {
+            let lo = ch * CHUNK;
+            basis
+                .iter()
+                .map(|v| dot(&v[lo..lo + wc.len()], wc))
+                .collect()
+        })
+        .collect();
+    let mut c = vec![0.0; basis.len()];
+    for part in &partials {
+        for (ci, p) in c.iter_mut().zip(part) {
+            *ci += p;
         }
     }
-    // u is (N, k) row-major while it is built, chunk by chunk of elements.
-    let mut u = vec![0.0f64; n * k];
-    u.par_chunks_mut(CHUNK * k.max(1))
-        .enumerate()
-        .for_each(|(ch, out)| {
-            for (t, row) in out.chunks_mut(k).enumerate() {
-                let e = ch * CHUNK + t;
-                for (v, cl) in basis.iter().zip(by_basis.chunks_exact(k)) {
-                    let ve = v[e];
-                    for (x, &c) in row.iter_mut().zip(cl) {
-                        *x += c * ve;
+    c
+}
+
+/// The vectors u_c = sum_l coefs[c][l] v_l (each (N,)), chunk by chunk of elements: each
+/// chunk of every u_c (in the cache) takes the basis vectors' terms in index order, each
+/// basis chunk read as one contiguous run, so the basis is read once, not once per u_c.
+fn combinations(basis: &[Vec<f64>], coefs: &[Vec<f64>], n: usize) -> Vec<Vec<f64>> {
+    // blocks[ch] is (k, len of chunk ch): the chunk of every u_c.
+    let chunks = n.div_ceil(CHUNK);
+    let blocks: Vec<Vec<Vec<f64>>> = (0..chunks)
+        .into_par_iter()
+        .map(|ch| {
+            let (lo, hi) = (ch * CHUNK, ((ch + 1) * CHUNK).min(n));
+            coefs
+                .iter()
+                .map(|coef| {
+                    let mut u = vec![0.0f64; hi - lo];
+                    for (v, &cl) in basis.iter().zip(coef) {
+                        for (x, ve) in u.iter_mut().zip(&v[lo..hi]) {
+                            *x += cl * ve;
+                        }
                     }
-                }
-            }
-        });
-    (0..k)
-        .map(|c| (0..n).map(|e| u[e * k + c]).collect())
+                    u
+                })
+                .collect()
+        })
+        .collect();
+    (0..coefs.len())
+        .map(|c| blocks.iter().flat_map(|b| b[c].iter().copied()).collect())
         .collect()
 }
 
@@ -158,7 +168,7 @@ fn orthogonalise(w: &mut [f64], t: &[f64], basis: &[Vec<f64>]) -> Vec<f64> {
     for _ in 0..2 {
         let ct = dot(t, w);
         w.iter_mut().zip(t).for_each(|(x, ti)| *x -= ct * ti);
-        let c: Vec<f64> = basis.par_iter().map(|v| dot(v, w)).collect();
+        let c = project(basis, w);
         subtract_combination(w, basis, &c);
         for (s, ci) in total.iter_mut().zip(&c) {
             *s += ci;
