@@ -120,26 +120,8 @@ pub struct PredictOptions {
     pub method: Option<PredictMethod>,
 }
 
-/// The saved models `predict` can cluster with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PredictMethod {
-    /// `dec.safetensors`: DEC's encoder, centres and alpha.
-    Dec,
-    /// `idec.safetensors`: IDEC's (its encoder and centres; the decoder is not needed).
-    Idec,
-    /// `n2d.safetensors` with the run's `ae.safetensors`: codes, UMAP's transform, the mixture.
-    N2d,
-}
-
-impl PredictMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PredictMethod::Dec => "dec",
-            PredictMethod::Idec => "idec",
-            PredictMethod::N2d => "n2d",
-        }
-    }
-}
+/// The saved models `predict` can cluster with (`experiment::predict`'s).
+pub use crate::experiment::predict::PredictMethod;
 
 /// What the command line asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -276,6 +276,19 @@ impl Dec {
         argmax_rows(&self.soft_assign(x))
     }
 
+    /// Each row of x (N, d0) to its cluster argmax_j q_ij, with how surely: that largest
+    /// q_ij. Both (N,). What the experiment scores and what `predict` writes.
+    pub fn assign<'x>(&self, x: impl Into<MatRef<'x>>) -> (Vec<usize>, Vec<f32>) {
+        let q = self.soft_assign(x); // (N, K)
+        let assignment = argmax_rows(&q);
+        let confidence = q
+            .iter_rows()
+            .zip(&assignment)
+            .map(|(row, &j)| row[j])
+            .collect();
+        (assignment, confidence)
+    }
+
     /// Trains encoder and centres on the rows of x (N, d0) until convergence, `max_iter`
     /// steps, or until `on_update` returns `Break`; continues from `state` (a fresh
     /// `DecState::new` or one restored from a checkpoint taken at an update).
