@@ -8,8 +8,10 @@
 //! 1. [`linalg`]: `Matrix`, and `gemm_naive`, the triple loop every product means.
 //! 2. [`nn`]: dense layers, activations, losses, optimisers, the one parameter protocol
 //!    (`Parameters`) and the stacked autoencoder,
-//!    each layer's forward and backward side by side; DEC's soft assignment.
-//! 3. [`cluster`]: K-Means++ (`kmeans`), then Deep Embedded Clustering (`dec`).
+//!    each layer's forward and backward side by side.
+//! 3. [`cluster`]: K-Means++ (`kmeans`), then Deep Embedded Clustering (`dec`: the model
+//!    and its loop in `dec/mod.rs`, its soft assignment, target distribution and their
+//!    gradients beside it in `dec/soft_assignment.rs`; IDEC in `idec`).
 //! 4. [`metrics`]: NMI, accuracy through the Hungarian algorithm, ARI.
 //! 5. [`experiment`]: the comparison as one call: the presets, the table of methods, the
 //!    shared pretraining, checkpoints, and the observer through which a run reports.

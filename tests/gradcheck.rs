@@ -16,15 +16,17 @@
 //! functions (a missing factor 2, a flipped sign, a missing term, a sum for a mean) and
 //! passed to the checker in place of the crate's, and assert that each one is rejected.
 
+use deepcluster::cluster::dec::{
+    dec_loss_backward, soft_assignment_backward, soft_assignment_forward, target_distribution,
+};
 use deepcluster::cluster::idec::{
     CombineCodeGradients, Idec, IdecWorkspace, combine_code_gradients,
 };
 use deepcluster::linalg::Matrix;
 use deepcluster::nn::{
     Activation, AeWorkspace, Autoencoder, Init, Parameters, activation_backward,
-    activation_forward, dec_loss_backward, dense_backward, dense_forward, kl_divergence,
-    kl_divergence_backward, mse_backward, mse_forward, soft_assignment_backward,
-    soft_assignment_forward, target_distribution,
+    activation_forward, dense_backward, dense_forward, kl_divergence, kl_divergence_backward,
+    mse_backward, mse_forward,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -71,7 +71,7 @@ fn intervals(learning_rate: f32) -> (Idec, Vec<(f32, f32)>) {
             }
             // The new target is that of the labels' q, computed here as the loop does.
             let q = u.model.soft_assign(&x);
-            let t = deepcluster::nn::target_distribution(&q);
+            let t = deepcluster::cluster::dec::target_distribution(&q);
             found.push((combined_loss(u.model, &x, &t, p.gamma), f32::NAN));
             target = Some(t);
             ControlFlow::Continue(())

@@ -31,11 +31,16 @@ use crate::cluster::{KMeans, KMeansParams};
 use crate::data::augment::Augmenter;
 use crate::linalg::{MatMut, MatRef, Matrix, argmax_rows};
 use crate::nn::{
-    Activation, Mlp, Nesterov, Optimizer, Parameters, Sgd, TensorSource, Workspace,
-    dec_loss_backward, kl_divergence, soft_assignment_forward, stack_activations,
-    target_distribution,
+    Activation, Mlp, Nesterov, Optimizer, Parameters, Sgd, TensorSource, Workspace, kl_divergence,
+    stack_activations,
 };
 use crate::{Error, Result};
+
+pub mod soft_assignment;
+
+pub use soft_assignment::{
+    dec_loss_backward, soft_assignment_backward, soft_assignment_forward, target_distribution,
+};
 
 /// The degrees of freedom of the Student's t kernel: 1 in the paper (no cross-validation
 /// without labels).
