@@ -543,3 +543,20 @@ fn a_stop_request_ends_the_pixel_kmeans_and_asking_changes_no_bit() {
     fs::remove_dir_all(&asked_out).unwrap();
     fs::remove_dir_all(&silent).unwrap();
 }
+
+/// N2D asks `should_abandon` once, between UMAP and the mixture: saying yes there ends the
+/// run with no results and no checkpoint (none was offered before: `--checkpoint-every 0`).
+#[test]
+fn a_stop_request_between_umap_and_the_mixture_ends_n2d() {
+    let out = scratch("abandon-n2d");
+    let config = config_of(&tiny(&fixture(), &out, &["--method", "n2d"]));
+    let mut observer = Abandon { at: 1, asked: 0 };
+    let outcome = experiment::run(&config, None, &mut observer).map(|_| ());
+    assert!(
+        matches!(outcome, Err(Error::Interrupted { checkpoint: None })),
+        "{outcome:?}"
+    );
+    assert_eq!(observer.asked, 1);
+    assert!(!out.join("results.csv").exists() && !out.join("n2d.safetensors").exists());
+    fs::remove_dir_all(&out).unwrap();
+}

@@ -43,7 +43,6 @@ pub trait SelfTrainedMethod: SelfTrained + Sized {
     fn start(pretrained: &Pretrained, centres: Matrix) -> Self;
     /// The model and state of a checkpoint of this method's phase; None for another's.
     fn resume(checkpoint: Checkpoint, schedule: &Schedule) -> Option<(Self, DecState)>;
-    /// The checkpoint of the model and `state`.
     /// The checkpoint of the model and `state`, tagged with the run's identity.
     fn snapshot<'a>(&'a self, state: &'a DecState, run: &'a RunId) -> Snapshot<'a>;
     /// Trains on x (N, d0) from `state`: `Dec::fit_augmented` or `Idec::fit_augmented`.
