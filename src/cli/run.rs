@@ -64,7 +64,8 @@ fn check_resume_alone(options: &RunOptions, args: &[String]) -> Result<()> {
         return Err(Error::invalid(
             "--resume",
             format!(
-                "DATA_DIR `{}` cannot be given with --resume: the checkpoint names its data                  (only --threads and --quiet may be given)",
+                "DATA_DIR `{}` cannot be given with --resume: the checkpoint names its data \
+                 (only --threads and --quiet may be given)",
                 options.data_dir.display()
             ),
         ));
