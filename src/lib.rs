@@ -8,11 +8,17 @@
 //! 1. [`linalg`]: `Matrix`, and `gemm_naive`, the triple loop every product means.
 //! 2. [`nn`]: dense layers, activations, losses, optimisers, the one parameter protocol
 //!    (`Parameters`) and the stacked autoencoder,
-//!    each layer's forward and backward side by side; DEC's soft assignment.
-//! 3. [`cluster`]: K-Means++ (`kmeans`), then Deep Embedded Clustering (`dec`).
-//! 4. [`metrics`]: NMI, accuracy through the Hungarian algorithm, ARI.
-//! 5. [`experiment`]: the comparison as one call: the presets, the table of methods, the
-//!    shared pretraining, checkpoints, and the observer through which a run reports.
+//!    each layer's forward and backward side by side.
+//! 3. [`cluster`]: K-Means++ (`kmeans`), then Deep Embedded Clustering (`dec`: the model
+//!    and its loop in `dec/mod.rs`, its soft assignment, target distribution and their
+//!    gradients beside it in `dec/soft_assignment.rs`; IDEC in `idec`).
+//! 4. N2D's two halves: [`manifold`] (UMAP: exact kNN, the fuzzy graph, the spectral
+//!    start, the layout's SGD), then the Gaussian mixture ([`cluster::gmm`], also the
+//!    BIC of `--clusters auto`).
+//! 5. [`metrics`]: NMI, accuracy through the Hungarian algorithm, ARI.
+//! 6. [`experiment`]: the comparison as one call: the presets, the table of methods, the
+//!    shared pretraining, checkpoints, and the observer through which a run reports;
+//!    `predict` clusters new images with a saved model.
 //!
 //! Then the appendices: the fast GEMM (BLIS loops, packing, micro-kernels) in [`linalg`];
 //! [`data`] (PNG files listed in a CSV, or IDX files, become a `Matrix` (N, 784) in [0, 1]);

@@ -60,13 +60,18 @@ fn four_blobs_in_ten_dimensions_give_k_4() {
     }
 }
 
+/// 2,400 points: three of the mixture's fixed blocks of `gmm::BLOCK` rows (1,024), so the
+/// sums really are split between threads and added back in block order.
 #[test]
 fn three_blobs_give_k_3_and_the_curve_is_the_same_for_a_seed_on_any_thread_count() {
-    let x = blobs(3, 80, 5, 11);
+    let x = blobs(3, 800, 5, 11);
+    assert!(x.rows() > 2 * deepcluster::cluster::gmm::BLOCK);
     let one = in_pool(1, || bic_curve(x.view(), 2..=6, 5));
     let two = in_pool(2, || bic_curve(x.view(), 2..=6, 5));
+    let three = in_pool(3, || bic_curve(x.view(), 2..=6, 5));
     let again = in_pool(2, || bic_curve(x.view(), 2..=6, 5));
     assert_eq!(one, two);
+    assert_eq!(one, three);
     assert_eq!(two, again);
     assert_eq!(lowest_bic(&one), Some(3), "{one:?}");
 }

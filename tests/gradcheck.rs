@@ -16,15 +16,17 @@
 //! functions (a missing factor 2, a flipped sign, a missing term, a sum for a mean) and
 //! passed to the checker in place of the crate's, and assert that each one is rejected.
 
+use deepcluster::cluster::dec::{
+    dec_loss_backward, soft_assignment_backward, soft_assignment_forward, target_distribution,
+};
 use deepcluster::cluster::idec::{
     CombineCodeGradients, Idec, IdecWorkspace, combine_code_gradients,
 };
 use deepcluster::linalg::Matrix;
 use deepcluster::nn::{
     Activation, AeWorkspace, Autoencoder, Init, Parameters, activation_backward,
-    activation_forward, dec_loss_backward, dense_backward, dense_forward, kl_divergence,
-    kl_divergence_backward, mse_backward, mse_forward, soft_assignment_backward,
-    soft_assignment_forward, target_distribution,
+    activation_forward, dense_backward, dense_forward, kl_divergence, kl_divergence_backward,
+    mse_backward, mse_forward,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -669,7 +671,7 @@ fn every_backward_matches_finite_differences() {
 /// sigmoid' written as y instead of y (1 - y).
 fn sigmoid_backward_without_one_minus_y(da: &mut [f32], dy: &[f32], y: &[f32], _: Activation) {
     for ((d, &g), &y) in da.iter_mut().zip(dy).zip(y) {
-        *d += g * y;
+        *d = g * y;
     }
 }
 
@@ -702,9 +704,7 @@ fn kl_backward_flipped(dq: &mut Matrix, p: &Matrix, q: &Matrix) {
 /// ReLU's gate written as y >= 0, which lets the gradient through units that were off.
 fn relu_backward_open_gate(da: &mut [f32], dy: &[f32], y: &[f32], _: Activation) {
     for ((d, &g), &y) in da.iter_mut().zip(dy).zip(y) {
-        if y >= 0.0 {
-            *d += g;
-        }
+        *d = if y >= 0.0 { g } else { 0.0 };
     }
 }
 
@@ -718,6 +718,9 @@ fn soft_assignment_backward_unnormalised(
     mu: &Matrix,
     alpha: f32,
 ) {
+    // Overwrite, as every backward does (nn/mod.rs): zero, then sum each term in.
+    dz.as_mut_slice().fill(0.0);
+    dmu.as_mut_slice().fill(0.0);
     for i in 0..z.rows() {
         for j in 0..mu.rows() {
             let dist: f32 = z
@@ -753,10 +756,10 @@ fn dec_loss_backward_summed(
     dec_loss_backward(&mut dz1, &mut dmu1, p, q, z, mu, alpha);
     let b = z.rows() as f32;
     for (d, g) in dz.as_mut_slice().iter_mut().zip(dz1.as_slice()) {
-        *d += b * g;
+        *d = b * g;
     }
     for (d, g) in dmu.as_mut_slice().iter_mut().zip(dmu1.as_slice()) {
-        *d += b * g;
+        *d = b * g;
     }
 }
 

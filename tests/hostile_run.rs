@@ -5,8 +5,10 @@
 //!
 //! Runs are tiny: the article fixture (147 fit images), 2 epochs of 5 batches of 32 and at
 //! most 30 DEC steps. A run is stopped at a chosen question of the library's observer,
-//! which keeps its checkpoint with the command line, as the binary's own observer does.
-//! Every use of the binary runs under `timeout`.
+//! which keeps its checkpoint with the command line, as the binary's own observer does, and
+//! resumed through the library as `--resume` does; the binary itself is run only for what
+//! only it does (refusing options beside `--resume`, resuming from another working folder,
+//! its exit status and one-line errors), always under `timeout`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ use std::process::{Command, Output};
 
 use deepcluster::Error;
 use deepcluster::cli::args::{Parsed, parse_run};
-use deepcluster::experiment::{self, Observer, Snapshot, checkpoint};
+use deepcluster::experiment::{self, Observer, Silent, Snapshot, checkpoint};
 use deepcluster::io::safetensors;
 
 const BIN: &str = env!("CARGO_BIN_EXE_deepcluster");
@@ -67,14 +69,11 @@ impl Observer for StopAt {
 /// epoch (after each of 5 steps, at its end): 12 questions; DEC asks at the update of step
 /// 0 (question 13), then after each step.
 fn stopped(args: &[String], at: usize) {
-    let Parsed::Run(options) = parse_run(args).unwrap() else {
-        panic!("not a run")
-    };
-    let config = deepcluster::cli::run::config(&options);
+    let config = config_of(args);
     let mut observer = StopAt {
         at,
         args: args.to_vec(),
-        out: options.out.clone(),
+        out: config.out.clone(),
     };
     let outcome = experiment::run(&config, None, &mut observer);
     assert!(
@@ -82,7 +81,51 @@ fn stopped(args: &[String], at: usize) {
         "{:?}",
         outcome.map(|_| ())
     );
-    assert!(checkpoint::path(&options.out).is_file());
+    assert!(checkpoint::path(&config.out).is_file());
+}
+
+/// The experiment's configuration for the command line `args`.
+fn config_of(args: &[String]) -> experiment::Config {
+    deepcluster::cli::run::config(&options_of(args))
+}
+
+/// Runs `args` afresh through the library, to the end.
+fn fresh(args: &[String]) -> deepcluster::Result<()> {
+    experiment::run(&config_of(args), None, &mut Silent).map(|_| ())
+}
+
+/// Resumes the run stopped in `out` through the library, as `--resume` does: the
+/// checkpoint's command line, with the paths the run resolved, and its state.
+fn resumed(out: &Path) -> deepcluster::Result<()> {
+    let saved = checkpoint::load(out, |args| {
+        let schedule = deepcluster::cli::run::schedule(&options_of(args));
+        Ok((schedule.pretrain_optimizer.build(), schedule.dec))
+    })?;
+    let mut config = deepcluster::cli::run::config(&options_of(&saved.args));
+    config.out = out.to_path_buf();
+    if let Some(data_dir) = saved.data_dir {
+        config.data_dir = data_dir;
+    }
+    if let Some(ae) = saved.ae_weights {
+        config.ae_weights = Some(ae);
+    }
+    experiment::run(&config, Some(saved.checkpoint), &mut Silent).map(|_| ())
+}
+
+fn options_of(args: &[String]) -> deepcluster::cli::args::RunOptions {
+    match parse_run(args).unwrap() {
+        Parsed::Run(options) => options,
+        _ => panic!("not a run"),
+    }
+}
+
+/// `outcome` is an error whose one-line message holds every `expect`.
+fn refused(outcome: deepcluster::Result<()>, expect: &[&str]) {
+    let e = outcome.expect_err("refused").to_string();
+    assert_eq!(e.lines().count(), 1, "{e}");
+    for x in expect {
+        assert!(e.contains(x), "expected `{x}` in {e}");
+    }
 }
 
 /// The binary with `args` and `--quiet`, in `cwd`, killed after a minute.
@@ -147,12 +190,12 @@ fn a_checkpoint_copied_from_another_run_is_refused() {
     stopped(&tiny(&fixture(), &b, &["--method", "ae", "--seed", "2"]), 3);
     // B's checkpoint agrees with its own command line, but A's log is beside it.
     fs::copy(checkpoint::path(&b), checkpoint::path(&a)).unwrap();
-    fails(
-        &["--resume", &s(&a)],
+    refused(
+        resumed(&a),
         &["checkpoint is from another run", "checkpoint.safetensors"],
     );
     // B's own folder resumes.
-    ok(bin(&["--resume", &s(&b)]));
+    resumed(&b).unwrap();
     fs::remove_dir_all(&a).unwrap();
     fs::remove_dir_all(&b).unwrap();
 }
@@ -166,7 +209,7 @@ fn changed_data_is_noticed_at_resume() {
     let (zero, one) = (data.join("train/0.png"), data.join("train/1.png"));
     let original = fs::read(&zero).unwrap();
     fs::copy(&one, &zero).unwrap();
-    fails(&["--resume", &s(&out)], &["checkpoint is from another run"]);
+    refused(resumed(&out), &["checkpoint is from another run"]);
     // A row removed from train.csv.
     fs::write(&zero, &original).unwrap();
     let csv = fs::read_to_string(data.join("train.csv")).unwrap();
@@ -176,10 +219,10 @@ fn changed_data_is_noticed_at_resume() {
         shorter[..shorter.len() - 1].join("\n"),
     )
     .unwrap();
-    fails(&["--resume", &s(&out)], &["checkpoint is from another run"]);
+    refused(resumed(&out), &["checkpoint is from another run"]);
     // The data as it was: the run resumes.
     fs::write(data.join("train.csv"), csv).unwrap();
-    ok(bin(&["--resume", &s(&out)]));
+    resumed(&out).unwrap();
     fs::remove_dir_all(&out).unwrap();
     fs::remove_dir_all(&data).unwrap();
 }
@@ -189,17 +232,12 @@ fn a_dec_checkpoint_refuses_an_encoder_another_run_wrote() {
     let (a, b) = (scratch("encoder-a"), scratch("encoder-b"));
     // Stopped 5 steps into DEC: the checkpoint depends on a's ae.safetensors.
     stopped(&tiny(&fixture(), &a, &["--method", "dec"]), 18);
-    let b_args = tiny(&fixture(), &b, &["--method", "ae", "--seed", "2"]);
-    let b_args: Vec<&str> = b_args.iter().map(String::as_str).collect();
-    ok(bin(&b_args));
+    fresh(&tiny(&fixture(), &b, &["--method", "ae", "--seed", "2"])).unwrap();
     let own = fs::read(a.join("ae.safetensors")).unwrap();
     fs::copy(b.join("ae.safetensors"), a.join("ae.safetensors")).unwrap();
-    fails(
-        &["--resume", &s(&a)],
-        &["ae.safetensors", "written by another run"],
-    );
+    refused(resumed(&a), &["ae.safetensors", "written by another run"]);
     fs::write(a.join("ae.safetensors"), own).unwrap();
-    ok(bin(&["--resume", &s(&a)]));
+    resumed(&a).unwrap();
     fs::remove_dir_all(&a).unwrap();
     fs::remove_dir_all(&b).unwrap();
 }
@@ -211,18 +249,17 @@ fn a_fresh_run_refuses_another_runs_checkpoint_without_overwrite() {
         &tiny(&fixture(), &out, &["--method", "ae", "--seed", "1"]),
         3,
     );
-    let other = tiny(&fixture(), &out, &["--method", "ae", "--seed", "2"]);
-    let mut other: Vec<&str> = other.iter().map(String::as_str).collect();
-    fails(
-        &other,
+    let mut other = tiny(&fixture(), &out, &["--method", "ae", "--seed", "2"]);
+    refused(
+        fresh(&other),
         &[
             "holds the checkpoint of another, interrupted run",
             "--overwrite",
         ],
     );
     assert!(checkpoint::path(&out).is_file(), "the checkpoint stays");
-    other.push("--overwrite");
-    ok(bin(&other));
+    other.push("--overwrite".into());
+    fresh(&other).unwrap();
     assert!(!checkpoint::path(&out).exists());
     // The run's identity is on the page, in the folder's marker and in its weights.
     let page = fs::read_to_string(out.join("index.html")).unwrap();
@@ -234,8 +271,7 @@ fn a_fresh_run_refuses_another_runs_checkpoint_without_overwrite() {
     // A checkpoint of the very same run is no obstacle: starting afresh gives its bits.
     let own = tiny(&fixture(), &out, &["--method", "ae", "--seed", "1"]);
     stopped(&own, 3);
-    let own: Vec<&str> = own.iter().map(String::as_str).collect();
-    ok(bin(&own));
+    fresh(&own).unwrap();
     fs::remove_dir_all(&out).unwrap();
 }
 
@@ -279,17 +315,14 @@ fn lying_counters_in_a_checkpoint_are_refused_naming_the_field() {
     for (key, value, expect) in cases {
         fs::write(&path, &pristine).unwrap();
         rewrite(&path, |f| set(f, key, value));
-        fails(&["--resume", &s(&out)], &[expect]);
+        refused(resumed(&out), &[expect]);
     }
     // DEC, stopped 5 steps in (question 18).
     fs::remove_dir_all(&out).unwrap();
     stopped(&tiny(&fixture(), &out, &["--method", "dec"]), 18);
     let pristine = fs::read(&path).unwrap();
     rewrite(&path, |f| set(f, "iter", "99999"));
-    fails(
-        &["--resume", &s(&out)],
-        &["`iter` = 99999, beyond DEC's max_iter 30"],
-    );
+    refused(resumed(&out), &["`iter` = 99999, beyond DEC's max_iter 30"]);
     fs::write(&path, &pristine).unwrap();
     rewrite(&path, |f| {
         let labels = f
@@ -300,12 +333,12 @@ fn lying_counters_in_a_checkpoint_are_refused_naming_the_field() {
         labels.data.truncate(100);
         labels.shape = vec![100];
     });
-    fails(
-        &["--resume", &s(&out)],
+    refused(
+        resumed(&out),
         &["`dec.last_labels` holds 100 labels, expected 147"],
     );
     fs::write(&path, &pristine).unwrap();
-    ok(bin(&["--resume", &s(&out)]));
+    resumed(&out).unwrap();
     fs::remove_dir_all(&out).unwrap();
 }
 
@@ -328,9 +361,11 @@ fn resume_refuses_the_options_it_would_ignore() {
         let name = extra[0].split('=').next().unwrap();
         fails(&args, &[name, "cannot be given with --resume"]);
     }
-    fails(
-        &["--resume", &dir, "fixtures/idx"],
-        &["DATA_DIR `fixtures/idx` cannot be given with --resume"],
+    let whole = fails(&["--resume", &dir, "fixtures/idx"], &[]);
+    assert_eq!(
+        whole.trim_end(),
+        "error: --resume: DATA_DIR `fixtures/idx` cannot be given with --resume: the \
+         checkpoint names its data (only --threads and --quiet may be given)"
     );
     // --threads and --quiet may be given.
     ok(bin(&["--resume", &dir, "--threads", "2"]));
@@ -509,4 +544,21 @@ fn a_stop_request_ends_the_pixel_kmeans_and_asking_changes_no_bit() {
     );
     fs::remove_dir_all(&asked_out).unwrap();
     fs::remove_dir_all(&silent).unwrap();
+}
+
+/// N2D asks `should_abandon` once, between UMAP and the mixture: saying yes there ends the
+/// run with no results and no checkpoint (none was offered before: `--checkpoint-every 0`).
+#[test]
+fn a_stop_request_between_umap_and_the_mixture_ends_n2d() {
+    let out = scratch("abandon-n2d");
+    let config = config_of(&tiny(&fixture(), &out, &["--method", "n2d"]));
+    let mut observer = Abandon { at: 1, asked: 0 };
+    let outcome = experiment::run(&config, None, &mut observer).map(|_| ());
+    assert!(
+        matches!(outcome, Err(Error::Interrupted { checkpoint: None })),
+        "{outcome:?}"
+    );
+    assert_eq!(observer.asked, 1);
+    assert!(!out.join("results.csv").exists() && !out.join("n2d.safetensors").exists());
+    fs::remove_dir_all(&out).unwrap();
 }

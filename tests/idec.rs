@@ -1,6 +1,7 @@
 //! IDEC's training loop: it separates well-apart blobs while its combined loss
 //! gamma KL(P || Q) + MSE falls against every fixed target (a learning rate of 0 fails),
-//! the same seed gives the same bits for one and two threads, and a run stopped between
+//! the same seed gives the same bits for one, two and three threads where the work
+//! really splits, and a run stopped between
 //! two updates and continued from its state ends exactly where an uninterrupted one does.
 
 mod common;
@@ -11,8 +12,8 @@ use deepcluster::cluster::{DecState, Idec, IdecParams, KMeansParams, Stop, Targe
 use deepcluster::linalg::Matrix;
 use deepcluster::metrics;
 use deepcluster::nn::{Activation, Autoencoder, Init, Parameters, kl_divergence, mse_forward};
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 /// Three blobs in 6-D, 60 points each, far apart; returns (x (180, 6), truth).
 fn blobs() -> (Matrix, Vec<usize>) {
@@ -70,7 +71,7 @@ fn intervals(learning_rate: f32) -> (Idec, Vec<(f32, f32)>) {
             }
             // The new target is that of the labels' q, computed here as the loop does.
             let q = u.model.soft_assign(&x);
-            let t = deepcluster::nn::target_distribution(&q);
+            let t = deepcluster::cluster::dec::target_distribution(&q);
             found.push((combined_loss(u.model, &x, &t, p.gamma), f32::NAN));
             target = Some(t);
             ControlFlow::Continue(())
@@ -124,15 +125,20 @@ fn bits(idec: &Idec) -> Vec<u32> {
     all
 }
 
-fn train(threads: usize, stop_after: Option<usize>) -> Vec<u32> {
-    let (x, _) = blobs();
-    let p = params(0.1);
+/// Trains `idec` on x with `p` in a pool of `threads` threads, to `p.dec.max_iter` steps;
+/// with `stop_after` Some(n), stopped after n steps first and continued from its state.
+fn train(
+    x: &Matrix,
+    mut idec: Idec,
+    p: &IdecParams,
+    threads: usize,
+    stop_after: Option<usize>,
+) -> Vec<u32> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .unwrap()
         .install(|| {
-            let mut idec = model(&x);
             let mut state = DecState::new(&p.dec);
             let go_on = &mut |_: &TargetUpdate<'_, Idec>| ControlFlow::Continue(());
             if let Some(n) = stop_after {
@@ -142,19 +148,66 @@ fn train(threads: usize, stop_after: Option<usize>) -> Vec<u32> {
                     asked.get() == n
                 };
                 let first = idec
-                    .fit_augmented(&x, &p, &mut state, None, go_on, &stop)
+                    .fit_augmented(x, p, &mut state, None, go_on, &stop)
                     .unwrap();
                 assert_eq!((first, state.iter), (Stop::Interrupted, n));
             }
-            let end = idec.fit(&x, &p, &mut state, go_on).unwrap();
-            assert_eq!((end, state.iter), (Stop::MaxIter, 120));
+            let end = idec.fit(x, p, &mut state, go_on).unwrap();
+            assert_eq!((end, state.iter), (Stop::MaxIter, p.dec.max_iter));
             bits(&idec)
         })
 }
 
 #[test]
-fn idec_is_bit_identical_for_one_and_two_threads_and_when_stopped_and_continued() {
-    let one = train(1, None);
-    assert_eq!(one, train(2, None));
-    assert_eq!(one, train(1, Some(37)));
+fn idec_stopped_and_continued_ends_where_an_uninterrupted_run_does() {
+    let (x, _) = blobs();
+    let p = params(0.1);
+    let whole = train(&x, model(&x), &p, 1, None);
+    assert_eq!(whole, train(&x, model(&x), &p, 1, Some(37)));
+}
+
+/// The same bits for 1, 2 and 3 threads on sizes where the work really splits (the blobs
+/// above are too small for either threshold): a batch's GEMMs through the 64-256-10
+/// autoencoder (256 x 64 x 256 = 4.2 M multiply-adds) are above GEMM's parallel threshold
+/// (`PARALLEL_MIN_MACS`, 2^18), and the 1,200 rows of 64 values are several
+/// `rows_per_task` blocks, as in tests/dec.rs.
+#[test]
+fn idec_is_bit_identical_for_one_two_and_three_threads_where_the_work_splits() {
+    use deepcluster::linalg::rows_per_task;
+    let (n, d) = (1200, 64);
+    let mut rng = StdRng::seed_from_u64(17);
+    let centres: Vec<Vec<f32>> = (0..4)
+        .map(|_| (0..d).map(|_| rng.random_range(-2.0f32..2.0)).collect())
+        .collect();
+    let data: Vec<f32> = (0..n)
+        .flat_map(|i| centres[i % 4].clone())
+        .map(|v| v + rng.random_range(-1.0f32..1.0))
+        .collect();
+    let x = Matrix::from_vec(n, d, data);
+    let mut p = params(0.01);
+    p.dec.batch_size = 256;
+    p.dec.max_iter = 30;
+    assert!(256 * 64 * 256 > 1 << 18 && n > 2 * rows_per_task(d));
+    let model = || {
+        let mut rng = StdRng::seed_from_u64(5);
+        let ae = Autoencoder::new(
+            &[d, 256, 10],
+            Activation::Identity,
+            Activation::Identity,
+            Init::GlorotUniform,
+            &mut rng,
+        )
+        .unwrap();
+        let kmeans = KMeansParams {
+            k: 4,
+            n_init: 2,
+            seed: 3,
+            ..KMeansParams::default()
+        };
+        let centres = kmeans.fit(ae.encoder.predict(&x).view()).unwrap().centroids;
+        Idec::new(ae, centres, 1.0)
+    };
+    let one = train(&x, model(), &p, 1, None);
+    assert_eq!(one, train(&x, model(), &p, 2, None));
+    assert_eq!(one, train(&x, model(), &p, 3, None));
 }

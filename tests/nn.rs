@@ -6,11 +6,11 @@
 use std::ops::ControlFlow;
 
 use deepcluster::Error;
+use deepcluster::cluster::dec::{soft_assignment_forward, target_distribution};
 use deepcluster::linalg::Matrix;
 use deepcluster::nn::{
     Activation, Adam, AeWorkspace, Autoencoder, EpochReport, FitConfig, Init, Mlp, Nesterov,
-    Optimizer, Param, Parameters, Sgd, Workspace, kl_divergence, soft_assignment_forward,
-    target_distribution, tensor_shape,
+    Optimizer, Param, Parameters, Sgd, Workspace, kl_divergence, tensor_shape,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -617,9 +617,9 @@ fn activations_parse_from_their_keras_names() {
 /// into buffers full of garbage and into zeroed ones; the results must be the same bits.
 #[test]
 fn every_backward_overwrites_its_gradient_buffers() {
+    use deepcluster::cluster::dec::{dec_loss_backward, soft_assignment_backward};
     use deepcluster::nn::{
-        activation_backward, dec_loss_backward, dense_backward, kl_divergence_backward,
-        mse_backward, soft_assignment_backward,
+        activation_backward, dense_backward, kl_divergence_backward, mse_backward,
     };
     let mut rng = StdRng::seed_from_u64(21);
     let mut random = |r: usize, c: usize| {

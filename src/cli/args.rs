@@ -9,25 +9,9 @@
 use std::path::PathBuf;
 
 pub use crate::data::{Colour, FolderOptions};
+use crate::experiment::methods::{self, METHODS};
 pub use crate::experiment::{Clusters, Preset};
 use crate::{Error, Result};
-
-/// Which of the article's three pipelines to run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
-    /// K-Means (n_init 20) on the raw pixels.
-    Kmeans,
-    /// The autoencoder, then K-Means on its 10-dimensional codes.
-    Ae,
-    /// Deep Embedded Clustering (pretrains the autoencoder first unless `--ae-weights`).
-    Dec,
-    /// N2D: UMAP of the autoencoder's codes, then a Gaussian mixture.
-    N2d,
-    /// IDEC: DEC that keeps training the decoder (reconstruction + 0.1 KL). Not in `all`.
-    Idec,
-    /// All four, one after the other (the article's comparison, then N2D).
-    All,
-}
 
 /// Which images are fitted and which are scored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,20 +20,6 @@ pub enum ProtocolArg {
     Split,
     /// The paper's protocol: fit and score on every labelled image.
     All,
-}
-
-impl Method {
-    /// The name as typed on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Kmeans => "kmeans",
-            Method::Ae => "ae",
-            Method::Dec => "dec",
-            Method::N2d => "n2d",
-            Method::Idec => "idec",
-            Method::All => "all",
-        }
-    }
 }
 
 impl ProtocolArg {
@@ -65,7 +35,9 @@ impl ProtocolArg {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunOptions {
     pub data_dir: PathBuf,
-    pub method: Method,
+    /// `--method`: a method of the table (`experiment::METHODS`) by the name `--method`
+    /// takes (`Method::option`: `ae` for ae+kmeans), or [`ALL_METHODS`].
+    pub method: &'static str,
     pub seed: u64,
     /// `None`: rayon's default (one thread per core).
     pub threads: Option<usize>,
@@ -120,26 +92,8 @@ pub struct PredictOptions {
     pub method: Option<PredictMethod>,
 }
 
-/// The saved models `predict` can cluster with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PredictMethod {
-    /// `dec.safetensors`: DEC's encoder, centres and alpha.
-    Dec,
-    /// `idec.safetensors`: IDEC's (its encoder and centres; the decoder is not needed).
-    Idec,
-    /// `n2d.safetensors` with the run's `ae.safetensors`: codes, UMAP's transform, the mixture.
-    N2d,
-}
-
-impl PredictMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PredictMethod::Dec => "dec",
-            PredictMethod::Idec => "idec",
-            PredictMethod::N2d => "n2d",
-        }
-    }
-}
+/// The saved models `predict` can cluster with (`experiment::predict`'s).
+pub use crate::experiment::predict::PredictMethod;
 
 /// What the command line asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -161,6 +115,7 @@ pub const MAX_THREADS: usize = 1024;
 
 /// The help text of the main command.
 pub fn run_help() -> String {
+    let method_list = options().join(" | ");
     format!(
         "\
 deepcluster: cluster MNIST digits without labels (K-Means, autoencoder + K-Means, DEC)
@@ -178,7 +133,7 @@ table shows each method's cluster sizes instead of scores).
 Every option may be written `--opt value` or `--opt=value`.
 
 options:
-  --method M            kmeans | ae | dec | n2d | idec | all: which pipeline to run; all is
+  --method M            {method_list} | {ALL_METHODS}: which pipeline to run; all is
                         the first four (IDEC only when asked for) [default: all]
   --seed N              random seed; the same seed gives bit-identical results
                         whatever the thread count [default: {DEFAULT_SEED}]
@@ -268,7 +223,7 @@ pub fn parse_run(args: &[String]) -> Result<Parsed> {
     let mut data_dir: Option<PathBuf> = None;
     let mut o = RunOptions {
         data_dir: PathBuf::new(),
-        method: Method::All,
+        method: ALL_METHODS,
         seed: DEFAULT_SEED,
         threads: None,
         epochs: None,
@@ -644,17 +599,26 @@ fn parse_clusters(value: &str) -> Result<Clusters> {
     Ok(Clusters::Auto { min, max })
 }
 
-fn parse_method(value: &str) -> Result<Method> {
-    match value {
-        "kmeans" => Ok(Method::Kmeans),
-        "ae" => Ok(Method::Ae),
-        "dec" => Ok(Method::Dec),
-        "n2d" => Ok(Method::N2d),
-        "idec" => Ok(Method::Idec),
-        "all" => Ok(Method::All),
-        _ => Err(Error::invalid(
+/// `--method`'s value for every method of the table that has `in_all`.
+pub const ALL_METHODS: &str = "all";
+
+/// The names `--method` takes for the table's methods, in the table's order.
+fn options() -> Vec<&'static str> {
+    METHODS.iter().map(|m| m.option).collect()
+}
+
+fn parse_method(value: &str) -> Result<&'static str> {
+    if value == ALL_METHODS {
+        return Ok(ALL_METHODS);
+    }
+    match methods::by_option(value) {
+        Some(m) => Ok(m.option),
+        None => Err(Error::invalid(
             "--method",
-            format!("unknown method `{value}`; expected kmeans, ae, dec, n2d, idec or all"),
+            format!(
+                "unknown method `{value}`; expected {} or {ALL_METHODS}",
+                options().join(", ")
+            ),
         )),
     }
 }

@@ -1,7 +1,15 @@
-//! Ctrl-C: the first SIGINT only raises a flag. The command line's observer hands it to the
-//! experiment as `should_stop`, which is asked after every SGD step (pretraining and DEC)
-//! and at every epoch end and target update; the run then writes a checkpoint and stops
-//! cleanly, so no output file is left half-written. A second Ctrl-C kills at once.
+//! Ctrl-C: the first SIGINT only raises a flag; the command line's observer
+//! (`cli::run`) hands it to the experiment, which looks at it only at these points:
+//!
+//! - `should_stop`, after every SGD step (pretraining, DEC, IDEC) and at every epoch end
+//!   and target update: the run writes a checkpoint there and stops;
+//! - `should_abandon`, before each Lloyd iteration of the pixel K-Means and in N2D between
+//!   UMAP and the mixture: the run stops there without a checkpoint of its own (a resume
+//!   continues from the last one an earlier phase left, if any).
+//!
+//! Elsewhere (loading the images, K-Means on the codes, a UMAP fit, the mixture's EM,
+//! writing the outputs) the press is seen at the next such point, so the run always stops
+//! cleanly and no output file is left half-written. A second Ctrl-C kills at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -7,11 +7,12 @@
 
 use std::path::PathBuf;
 
-use crate::cli::args::{self, Method, Parsed, ProtocolArg, RunOptions};
+use crate::cli::args::{self, ALL_METHODS, Parsed, ProtocolArg, RunOptions};
 use crate::cli::interrupt;
 use crate::cli::print_stdout;
 use crate::data::Protocol;
 use crate::experiment::checkpoint::{self, Snapshot};
+use crate::experiment::methods::{self, METHODS, Needs};
 use crate::experiment::{self, Checkpoint, Config, Observer, Schedule};
 use crate::report::progress::Progress;
 use crate::report::table::format_results_table;
@@ -64,7 +65,8 @@ fn check_resume_alone(options: &RunOptions, args: &[String]) -> Result<()> {
         return Err(Error::invalid(
             "--resume",
             format!(
-                "DATA_DIR `{}` cannot be given with --resume: the checkpoint names its data                  (only --threads and --quiet may be given)",
+                "DATA_DIR `{}` cannot be given with --resume: the checkpoint names its data \
+                 (only --threads and --quiet may be given)",
                 options.data_dir.display()
             ),
         ));
@@ -86,10 +88,14 @@ fn check_resume_alone(options: &RunOptions, args: &[String]) -> Result<()> {
 
 /// Options that would be silently ignored together.
 fn check_combinations(o: &RunOptions) -> Result<()> {
-    if o.ae_weights.is_some() && o.method == Method::Kmeans {
+    let on_pixels = methods::by_option(o.method).is_some_and(|m| m.needs == Needs::Pixels);
+    if o.ae_weights.is_some() && on_pixels {
         return Err(Error::invalid(
             "--ae-weights",
-            "`--method kmeans` clusters the raw pixels and uses no autoencoder",
+            format!(
+                "`--method {}` clusters the raw pixels and uses no autoencoder",
+                o.method
+            ),
         ));
     }
     if o.ae_weights.is_some() && o.epochs.is_some() {
@@ -132,13 +138,17 @@ pub fn schedule(o: &RunOptions) -> Schedule {
 
 /// The experiment's configuration for these options.
 pub fn config(o: &RunOptions) -> Config {
-    let methods = match o.method {
-        Method::Kmeans => vec!["kmeans"],
-        Method::Ae => vec!["ae+kmeans"],
-        Method::Dec => vec!["dec"],
-        Method::N2d => vec!["n2d"],
-        Method::Idec => vec!["idec"],
-        Method::All => vec!["kmeans", "ae+kmeans", "dec", "n2d"],
+    // The table's names: `all` is every method marked `in_all`, in the table's order.
+    let methods = match methods::by_option(o.method) {
+        Some(m) => vec![m.name],
+        None => {
+            debug_assert_eq!(o.method, ALL_METHODS);
+            METHODS
+                .iter()
+                .filter(|m| m.in_all)
+                .map(|m| m.name)
+                .collect()
+        }
     };
     Config {
         data_dir: o.data_dir.clone(),

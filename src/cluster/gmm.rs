@@ -42,8 +42,9 @@ use crate::{Error, Result};
 
 /// Rows per unit of parallel work, each with its own partial sums. Fixed, never derived
 /// from the thread count, so the sums are bit-identical on any machine. 1024 rows of
-/// 10 dimensions and their (1024, 20) responsibilities are ~240 KB, inside L2.
-const BLOCK: usize = 1024;
+/// 10 dimensions and their (1024, 20) responsibilities are ~240 KB, inside L2. Public so
+/// that the thread-count tests can check that their data spans several blocks.
+pub const BLOCK: usize = 1024;
 const _: () = assert!(BLOCK.is_multiple_of(CHUNK), "a block is whole chunks");
 
 /// The shape of each component's covariance matrix.

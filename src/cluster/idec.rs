@@ -25,12 +25,15 @@
 
 use std::ops::ControlFlow;
 
-use crate::cluster::dec::{Dec, DecParams, DecState, SelfTrained, Stop, TargetUpdate, self_train};
+use crate::cluster::dec::{
+    Dec, DecParams, DecState, SelfTrained, Stop, TargetUpdate, dec_loss_backward, self_train,
+    soft_assignment_forward,
+};
 use crate::data::augment::Augmenter;
 use crate::linalg::{MatMut, MatRef, Matrix};
 use crate::nn::{
-    Activation, Autoencoder, Mlp, Parameters, TensorSource, Workspace, dec_loss_backward,
-    kl_divergence, mse_backward, mse_forward, soft_assignment_forward,
+    Activation, Autoencoder, Mlp, Parameters, TensorSource, Workspace, kl_divergence, mse_backward,
+    mse_forward,
 };
 use crate::{Error, Result};
 

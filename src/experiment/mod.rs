@@ -9,10 +9,12 @@
 //! [`Observer`].
 //!
 //! Read in this order: `schedule` (what the presets mean), `methods` (the table, then one
-//! file per method), `pretrain` (the shared autoencoder), `checkpoint` (the file a stopped
+//! file per method), `augmentation` (`--augment`'s streams of shifted and rotated
+//! batches), `pretrain` (the shared autoencoder), `checkpoint` (the file a stopped
 //! run resumes from), `observer`, `choose_k` (`--clusters auto`), `identity` (what makes
 //! two runs the same run) and `outputs` (a run owns its output folder); `evaluate` scores a
-//! clustering made by any other tool.
+//! clustering made by any other tool, and `predict` clusters new images with a model a run
+//! saved (`deepcluster predict`).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -34,6 +36,7 @@ pub mod identity;
 pub mod methods;
 pub mod observer;
 pub mod outputs;
+pub mod predict;
 pub mod pretrain;
 pub mod schedule;
 

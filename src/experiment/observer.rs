@@ -36,8 +36,8 @@ pub trait Observer {
     }
 
     /// Asked where the run holds nothing worth a checkpoint (before each Lloyd iteration of
-    /// the pixel K-Means, which a resumed run recomputes): `true` ends the run there, with
-    /// no checkpoint of its own. The command line says yes once Ctrl-C was pressed, so a
+    /// the pixel K-Means, and in N2D between UMAP and the mixture: both recomputed by a
+    /// resumed run): `true` ends the run there, with no checkpoint of its own. The command line says yes once Ctrl-C was pressed, so a
     /// long K-Means stops too; the default never does.
     fn should_abandon(&mut self) -> bool {
         false

@@ -431,7 +431,11 @@ pub fn load_clusterer(path: impl AsRef<Path>) -> Result<Dec> {
 
 /// [`load_clusterer`] of a file already read.
 fn clusterer_from(path: &Path, file: &SafeTensors) -> Result<Dec> {
-    if file.tensors.iter().any(|t| t.name.starts_with("decoder.")) {
+    if file
+        .tensors
+        .iter()
+        .any(|t| t.name.starts_with(Autoencoder::DECODER))
+    {
         Ok(idec_from(path, file)?.dec)
     } else {
         dec_from(path, file)

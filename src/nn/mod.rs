@@ -1,13 +1,13 @@
-//! The neural network: dense layers, activations, losses, optimisers, the autoencoder,
-//! and DEC's soft-assignment layer.
+//! The neural network: dense layers, activations, losses, optimisers, the autoencoder.
+//! (DEC's soft-assignment layer lives beside DEC's loop, in `cluster::dec`.)
 //!
 //! Read in this order: `activation` and `dense` (each layer's forward and backward side by
 //! side), `loss`, `init`, `mlp` (the backward of a stack is the layers' backwards in
 //! reverse), `optim`, `params` (the one parameter protocol), `autoencoder` (the training
-//! loop), `soft_assignment` (DEC).
+//! loop).
 //!
-//! Convention, one for every layer and loss: a `*_forward` writes its output; a `*_backward`
-//! OVERWRITES the gradient buffers it is given (their old values are never read), as
+//! Convention, one for every layer and loss (DEC's soft assignment in `cluster::dec`
+//! included): a `*_forward` writes its output; a `*_backward` OVERWRITES the gradient buffers it is given (their old values are never read), as
 //! Keras's and the reference's gradients are per batch. Nothing needs zeroing before a
 //! step, and a model's gradients after `backward` are this batch's alone.
 //!
@@ -30,7 +30,6 @@ pub mod loss;
 pub mod mlp;
 pub mod optim;
 pub mod params;
-pub mod soft_assignment;
 
 pub use activation::{Activation, activation_backward, activation_forward};
 pub use autoencoder::{
@@ -42,6 +41,3 @@ pub use loss::{kl_divergence, kl_divergence_backward, mse_backward, mse_forward}
 pub use mlp::{Mlp, Workspace};
 pub use optim::{Adam, Nesterov, Optimizer, Param, Sgd};
 pub use params::{Parameters, TensorSource, tensor_dims, tensor_shape};
-pub use soft_assignment::{
-    dec_loss_backward, soft_assignment_backward, soft_assignment_forward, target_distribution,
-};

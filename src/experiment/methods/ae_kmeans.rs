@@ -7,10 +7,13 @@ use crate::experiment::methods::{Clustering, Pretrained, nearest_centre};
 pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result<Clustering> {
     let pretrained = pretrained.expect("ae+kmeans needs the autoencoder");
     ctx.observer.phase("ae+kmeans", 1, false);
-    let model = pretrained.kmeans(&ctx.config.kmeans_params())?.clone();
+    // Fitted once and shared with DEC's start; then read beside the validation codes
+    // (the field, not the `&mut self` method's borrow, so no copy is needed).
+    pretrained.kmeans(&ctx.config.kmeans_params())?;
+    let model = pretrained.kmeans.as_ref().expect("fitted just above");
     ctx.observer
         .finish(&format!("inertia {:.3}", model.inertia));
-    let (assignment, confidence) = nearest_centre(&model, &pretrained.validation_codes);
+    let (assignment, confidence) = nearest_centre(model, &pretrained.validation_codes);
     Ok(Clustering {
         assignment,
         confidence,

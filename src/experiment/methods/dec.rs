@@ -22,7 +22,6 @@ use crate::experiment::methods::{Clustering, Pretrained};
 use crate::experiment::{Context, Schedule, interrupted};
 use crate::io::weights;
 use crate::linalg::Matrix;
-use crate::linalg::argmax_rows;
 use crate::metrics::{self, Scores};
 use crate::report::html::Figure;
 use crate::report::plot::{Series, line_chart};
@@ -44,7 +43,6 @@ pub trait SelfTrainedMethod: SelfTrained + Sized {
     fn start(pretrained: &Pretrained, centres: Matrix) -> Self;
     /// The model and state of a checkpoint of this method's phase; None for another's.
     fn resume(checkpoint: Checkpoint, schedule: &Schedule) -> Option<(Self, DecState)>;
-    /// The checkpoint of the model and `state`.
     /// The checkpoint of the model and `state`, tagged with the run's identity.
     fn snapshot<'a>(&'a self, state: &'a DecState, run: &'a RunId) -> Snapshot<'a>;
     /// Trains on x (N, d0) from `state`: `Dec::fit_augmented` or `Idec::fit_augmented`.
@@ -232,13 +230,7 @@ pub fn train<M: SelfTrainedMethod>(
     extra.push(run.tag());
     model.save(&ctx.out(M::WEIGHTS), extra)?;
 
-    let q = model.dec().soft_assign(&ctx.validation.images); // (N_val, K)
-    let assignment = argmax_rows(&q);
-    let confidence = q
-        .iter_rows()
-        .zip(&assignment)
-        .map(|(row, &j)| row[j])
-        .collect();
+    let (assignment, confidence) = model.dec().assign(&ctx.validation.images);
     let seconds = if pretrained.loaded {
         started.elapsed().as_secs_f64()
     } else {

@@ -35,37 +35,52 @@ pub enum Needs {
 pub struct Method {
     /// The name in the results table, the logs and the output folder (`+` becomes `_`).
     pub name: &'static str,
+    /// The name the command line's `--method` takes.
+    pub option: &'static str,
     pub needs: Needs,
+    /// Whether the command line's `--method all` (its default) runs it.
+    pub in_all: bool,
     /// Runs the method; `pretrained` is `Some` exactly when `needs` is `Autoencoder`.
     pub run: fn(&mut Context<'_>, Option<&mut Pretrained>) -> Result<Clustering>,
 }
 
 /// Every method: the article's three in the order it compares them, N2D, then IDEC (which
-/// the command line's `all` leaves out: it keeps the default run's time).
+/// the command line's `all` leaves out: it keeps the default run's time). The command
+/// line's `--method` takes its names, its help and its errors list them, from here.
 pub const METHODS: &[Method] = &[
     Method {
         name: "kmeans",
+        option: "kmeans",
         needs: Needs::Pixels,
+        in_all: true,
         run: kmeans::run,
     },
     Method {
         name: "ae+kmeans",
+        option: "ae",
         needs: Needs::Autoencoder,
+        in_all: true,
         run: ae_kmeans::run,
     },
     Method {
         name: "dec",
+        option: "dec",
         needs: Needs::Autoencoder,
+        in_all: true,
         run: dec::run,
     },
     Method {
         name: "n2d",
+        option: "n2d",
         needs: Needs::Autoencoder,
+        in_all: true,
         run: n2d::run,
     },
     Method {
         name: "idec",
+        option: "idec",
         needs: Needs::Autoencoder,
+        in_all: false,
         run: idec::run,
     },
 ];
@@ -73,6 +88,11 @@ pub const METHODS: &[Method] = &[
 /// The table's entry called `name`.
 pub fn find(name: &str) -> Option<&'static Method> {
     METHODS.iter().find(|m| m.name == name)
+}
+
+/// The table's entry that the command line's `--method` calls `option`.
+pub fn by_option(option: &str) -> Option<&'static Method> {
+    METHODS.iter().find(|m| m.option == option)
 }
 
 /// What one method produced on the validation images.

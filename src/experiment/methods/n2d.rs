@@ -15,7 +15,7 @@ use std::path::Path;
 use crate::cluster::gmm::Covariance;
 use crate::cluster::{GaussianMixture, GaussianMixtureParams};
 use crate::experiment::methods::{Clustering, Pretrained};
-use crate::experiment::{Context, choose_k};
+use crate::experiment::{Context, choose_k, interrupted_before_checkpoint};
 use crate::io::safetensors::{self, SafeTensors};
 use crate::linalg::argmax_rows;
 use crate::linalg::{MatRef, Matrix};
@@ -48,6 +48,11 @@ pub fn run(ctx: &mut Context<'_>, pretrained: Option<&mut Pretrained>) -> Result
     let umap = pretrained.take_umap(&params)?;
     // embedding is (N_fit, dims); placed is (N_val, dims).
     let placed = umap.transform(pretrained.validation_codes.view())?;
+    // Between UMAP and the mixture, a stop request ends the run: N2D holds nothing worth a
+    // checkpoint (a resumed run fits UMAP again), as the pixel K-Means between iterations.
+    if ctx.observer.should_abandon() {
+        return Err(interrupted_before_checkpoint(config));
+    }
     let mixture = GaussianMixtureParams {
         k: config.k(),
         n_init: MIXTURE_RESTARTS,

@@ -31,11 +31,16 @@ use crate::cluster::{KMeans, KMeansParams};
 use crate::data::augment::Augmenter;
 use crate::linalg::{MatMut, MatRef, Matrix, argmax_rows};
 use crate::nn::{
-    Activation, Mlp, Nesterov, Optimizer, Parameters, Sgd, TensorSource, Workspace,
-    dec_loss_backward, kl_divergence, soft_assignment_forward, stack_activations,
-    target_distribution,
+    Activation, Mlp, Nesterov, Optimizer, Parameters, Sgd, TensorSource, Workspace, kl_divergence,
+    stack_activations,
 };
 use crate::{Error, Result};
+
+pub mod soft_assignment;
+
+pub use soft_assignment::{
+    dec_loss_backward, soft_assignment_backward, soft_assignment_forward, target_distribution,
+};
 
 /// The degrees of freedom of the Student's t kernel: 1 in the paper (no cross-validation
 /// without labels).
@@ -274,6 +279,19 @@ impl Dec {
     /// The hard clustering argmax_j q_ij of every row of x (N, d0).
     pub fn predict<'x>(&self, x: impl Into<MatRef<'x>>) -> Vec<usize> {
         argmax_rows(&self.soft_assign(x))
+    }
+
+    /// Each row of x (N, d0) to its cluster argmax_j q_ij, with how surely: that largest
+    /// q_ij. Both (N,). What the experiment scores and what `predict` writes.
+    pub fn assign<'x>(&self, x: impl Into<MatRef<'x>>) -> (Vec<usize>, Vec<f32>) {
+        let q = self.soft_assign(x); // (N, K)
+        let assignment = argmax_rows(&q);
+        let confidence = q
+            .iter_rows()
+            .zip(&assignment)
+            .map(|(row, &j)| row[j])
+            .collect();
+        (assignment, confidence)
     }
 
     /// Trains encoder and centres on the rows of x (N, d0) until convergence, `max_iter`
