@@ -10,8 +10,8 @@ use deepcluster::cluster::{Dec, DecParams, DecState, KMeansParams, Stop, TargetU
 use deepcluster::linalg::Matrix;
 use deepcluster::metrics;
 use deepcluster::nn::{Activation, Init, Mlp, Parameters, kl_divergence};
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 
 /// Three blobs in 6-D, 60 points each, far apart; returns (x (180, 6), truth).
 fn blobs() -> (Matrix, Vec<usize>) {
@@ -365,15 +365,7 @@ fn dec_lowers_kl_against_each_fixed_target() {
 fn dec_is_bit_identical_for_one_two_and_three_threads_where_the_work_splits() {
     use deepcluster::linalg::rows_per_task;
     let (n, d) = (1200, 64);
-    let mut rng = StdRng::seed_from_u64(17);
-    let centres: Vec<Vec<f32>> = (0..4)
-        .map(|_| (0..d).map(|_| rng.random_range(-2.0f32..2.0)).collect())
-        .collect();
-    let data: Vec<f32> = (0..n)
-        .flat_map(|i| centres[i % 4].clone())
-        .map(|v| v + rng.random_range(-1.0f32..1.0))
-        .collect();
-    let x = Matrix::from_vec(n, d, data);
+    let x = common::blobs::wide_blobs(n, d);
     let p = DecParams {
         batch_size: 256,
         update_interval: 10,
